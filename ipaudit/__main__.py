@@ -1,0 +1,5 @@
+"""Allow ``python -m ipaudit``."""
+
+from ipaudit.cli.main import main
+
+main()

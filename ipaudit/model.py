@@ -1,0 +1,161 @@
+"""What ipaudit knows about a LAN: frozen records that every source (wire, files, APIs) yields.
+
+The planner in ``ipaudit.plan`` reads only these types, so a fact learned from a
+scan, a lease file or a router API is checked the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from netaddr import IPAddress, IPNetwork, IPRange, IPSet
+
+
+class Severity(str, Enum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong (or worth knowing); ``code`` is stable kebab-case, part of the JSON contract."""
+
+    code: str
+    severity: Severity
+    message: str
+    addresses: tuple[str, ...] = ()
+    pool: str | None = None
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A load-balancer address pool, proposed on the command line or read from a manifest."""
+
+    name: str
+    ranges: tuple[IPRange, ...]
+    kind: str = "cli"  # cli, metallb, metallb-configmap, cilium, kube-vip
+    source: str = "command line"
+    auto_assign: bool = True
+    avoid_buggy_ips: bool = False
+    cidrs_with_host_bits: tuple[str, ...] = ()
+
+    @property
+    def addresses(self) -> IPSet:
+        return IPSet(self.ranges)
+
+    @property
+    def size(self) -> int:
+        return self.addresses.size
+
+
+@dataclass(frozen=True)
+class DhcpRange:
+    """An address range a DHCP server hands out dynamically; ``label`` says who told us."""
+
+    addresses: IPRange
+    label: str
+    subnet: IPNetwork | None = None
+
+
+@dataclass(frozen=True)
+class Lease:
+    """An active DHCP lease."""
+
+    ip: IPAddress
+    mac: str | None = None
+    hostname: str | None = None
+    expires: datetime | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A static lease / host reservation: the address belongs to one device even when it is off."""
+
+    ip: IPAddress
+    mac: str | None = None
+    hostname: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class DhcpFacts:
+    """Everything one DHCP source (a server config, a lease file, a router API) told us."""
+
+    source: str
+    ranges: tuple[DhcpRange, ...] = ()
+    leases: tuple[Lease, ...] = ()
+    reservations: tuple[Reservation, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Host:
+    """A live IP and every distinct MAC that answered for it."""
+
+    ip: IPAddress
+    macs: tuple[str, ...]
+    vendor: str | None = None
+
+
+@dataclass(frozen=True)
+class DhcpServer:
+    """A DHCP server seen answering a DISCOVER (or seen offering/acking passively)."""
+
+    server_id: IPAddress | None
+    mac: str | None
+    offered_ip: IPAddress | None = None
+    subnet_mask: IPAddress | None = None
+    router: IPAddress | None = None
+    dns: tuple[IPAddress, ...] = ()
+    lease_time: int | None = None
+    relay: IPAddress | None = None
+
+    @property
+    def subnet(self) -> IPNetwork | None:
+        if self.offered_ip is None or self.subnet_mask is None:
+            return None
+        return IPNetwork(f"{self.offered_ip}/{self.subnet_mask}").cidr
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What a scan saw on the wire; ``ipaudit scan --format json`` writes it, ``--inventory`` reads it."""
+
+    hosts: tuple[Host, ...] = ()
+    dhcp_servers: tuple[DhcpServer, ...] = ()
+    interface: str | None = None
+    subnet: IPNetwork | None = None
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class Lan:
+    """All facts about one LAN that the planner checks pools against."""
+
+    subnet: IPNetwork | None = None
+    subnet_origin: str = ""
+    gateway: IPAddress | None = None
+    dhcp_ranges: tuple[DhcpRange, ...] = ()
+    reserved: tuple[Reservation, ...] = ()
+    nodes: tuple[IPAddress, ...] = ()
+    in_use: IPSet = field(default_factory=IPSet)
+    hosts: tuple[Host, ...] = ()
+    leases: tuple[Lease, ...] = ()
+    dhcp_servers: tuple[DhcpServer, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def dhcp_set(self) -> IPSet:
+        return IPSet(r.addresses for r in self.dhcp_ranges)
+
+    @property
+    def reserved_set(self) -> IPSet:
+        return IPSet(r.ip for r in self.reserved)
+
+    @property
+    def leased_set(self) -> IPSet:
+        return IPSet(lease.ip for lease in self.leases)

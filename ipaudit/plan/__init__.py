@@ -1,0 +1,1 @@
+"""Pure checks and recommendations over the LAN model; no I/O here."""

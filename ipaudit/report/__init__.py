@@ -1,0 +1,1 @@
+"""Output formats: every formatter returns a str and never prints."""

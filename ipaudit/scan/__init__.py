@@ -1,0 +1,1 @@
+"""The wire: ARP sweeps, DHCP discovery and passive listening on one interface."""

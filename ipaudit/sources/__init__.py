@@ -1,0 +1,1 @@
+"""Sources: facts read from files and HTTP APIs (DHCP servers, routers, clusters)."""
