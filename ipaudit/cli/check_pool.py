@@ -1,0 +1,3 @@
+"""The `ipaudit check-pool` and `ipaudit recommend` commands (being written)."""
+
+COMMANDS: list = []

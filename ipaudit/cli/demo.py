@@ -1,0 +1,3 @@
+"""The `ipaudit demo` command (being written)."""
+
+COMMANDS: list = []

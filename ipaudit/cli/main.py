@@ -1,0 +1,86 @@
+"""The shell around the program: one click group, and the one place errors become exit statuses.
+
+``program`` (the click group) does the work; ``IpauditGroup.main`` maps every
+failure to a one-line message on stderr and exit status 3 (UNKNOWN), including
+click's own usage errors, which click would otherwise exit with 2 (CRITICAL).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ipaudit import __version__
+from ipaudit.errors import IpauditError
+from ipaudit.exitstatus import ExitStatus
+
+INTERRUPTED = 130
+
+
+def _error_line(text: str) -> str:
+    return "ipaudit: error: " + " ".join(str(text).split())
+
+
+class IpauditGroup(click.Group):
+    """A click group whose failures are one line on stderr and exit status 3."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args=args, prog_name=prog_name or "ipaudit", complete_var=complete_var,
+                                standalone_mode=False, **extra)
+        except click.exceptions.Exit as done:
+            code = done.exit_code
+        except click.ClickException as problem:
+            click.echo(_error_line(problem.format_message()), err=True)
+            code = ExitStatus.UNKNOWN
+        except IpauditError as problem:
+            click.echo(_error_line(problem.one_line()), err=True)
+            code = ExitStatus.UNKNOWN
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            click.echo("ipaudit: interrupted", err=True)
+            code = INTERRUPTED
+        except BrokenPipeError:
+            # `ipaudit ... | head`: the reader left; nothing more to say.
+            sys.stderr.close()
+            code = ExitStatus.UNKNOWN
+        except Exception as bug:  # noqa: BLE001 - a traceback shown to a user is a bug
+            if os.environ.get("IPAUDIT_DEBUG"):
+                raise
+            click.echo(_error_line(f"internal error: {type(bug).__name__}: {bug} "
+                                   "(set IPAUDIT_DEBUG=1 for a traceback)"), err=True)
+            code = ExitStatus.UNKNOWN
+        code = int(code or 0)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@click.group(cls=IpauditGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ipaudit")
+def program() -> None:
+    """Find IP-address and DHCP conflicts before they bite a MetalLB, Cilium or kube-vip pool.
+
+    \b
+    Examples:
+      ipaudit check-pool 192.168.1.240-245 --dhcp-range 192.168.1.2-192.168.1.120
+      ipaudit recommend --subnet 192.168.1.0/24 --dhcp-range 192.168.1.2-192.168.1.120 --size 6 --emit metallb
+      sudo ipaudit scan -i eth0
+    """
+
+
+def _register_commands() -> None:
+    # Each command lives in its own module; importing them is cheap (no scapy, no requests).
+    from ipaudit.cli import check_pool, demo, scan, sources
+
+    for module in (check_pool, scan, demo, sources):
+        for command in module.COMMANDS:
+            program.add_command(command)
+
+
+_register_commands()
+
+
+def main() -> None:
+    program.main()

@@ -1,0 +1,3 @@
+"""The `ipaudit scan` command (being written)."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""The `ipaudit sources` command (being written)."""
+
+COMMANDS: list = []
