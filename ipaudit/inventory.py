@@ -1,0 +1,149 @@
+"""The inventory JSON: what ``ipaudit scan --format json`` writes and ``--inventory`` reads.
+
+Schema (version 1), a stable contract::
+
+    {"version": 1, "interface": "eth0", "subnet": "192.168.1.0/24",
+     "hosts": [{"ip": "192.168.1.10", "macs": ["aa:bb:..."], "vendor": "..."}],
+     "dhcp_servers": [{"server_id", "mac", "offered_ip", "subnet_mask", "router",
+                       "dns": [...], "lease_time", "relay"}],
+     "findings": [{"code", "severity", "message", "addresses": [...], "pool"}]}
+
+Only ``hosts`` and ``dhcp_servers`` are required when reading; every other key is optional.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from netaddr import IPAddress
+
+from ipaudit.addresses import parse_ip, parse_network
+from ipaudit.errors import IpauditError
+from ipaudit.model import DhcpServer, Finding, Host, Inventory, Severity
+
+SCHEMA_VERSION = 1
+
+
+class InventoryError(IpauditError):
+    """An inventory file that is not the scan JSON."""
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "code": finding.code,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "addresses": list(finding.addresses),
+        "pool": finding.pool,
+    }
+
+
+def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
+    return {
+        "version": SCHEMA_VERSION,
+        "interface": inventory.interface,
+        "subnet": _text(inventory.subnet),
+        "hosts": [{"ip": str(h.ip), "macs": list(h.macs), "vendor": h.vendor} for h in inventory.hosts],
+        "dhcp_servers": [
+            {
+                "server_id": _text(s.server_id),
+                "mac": s.mac,
+                "offered_ip": _text(s.offered_ip),
+                "subnet_mask": _text(s.subnet_mask),
+                "router": _text(s.router),
+                "dns": [str(d) for d in s.dns],
+                "lease_time": s.lease_time,
+                "relay": _text(s.relay),
+            }
+            for s in inventory.dhcp_servers
+        ],
+        "findings": [finding_to_dict(f) for f in inventory.findings],
+    }
+
+
+def _optional_ip(record: dict, key: str, where: str) -> IPAddress | None:
+    value = record.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return parse_ip(str(value))
+    except IpauditError:
+        raise InventoryError(f"{where}: {key} {value!r} is not an IP address") from None
+
+
+def _host(record: Any, where: str) -> Host:
+    if not isinstance(record, dict) or "ip" not in record:
+        raise InventoryError(f"{where}: a host needs an 'ip'")
+    macs = record.get("macs") or []
+    if not isinstance(macs, list):
+        raise InventoryError(f"{where}: 'macs' must be a list")
+    return Host(ip=_optional_ip(record, "ip", where), macs=tuple(str(m).lower() for m in macs),
+                vendor=_text(record.get("vendor")))
+
+
+def _server(record: Any, where: str) -> DhcpServer:
+    if not isinstance(record, dict):
+        raise InventoryError(f"{where}: a DHCP server must be an object")
+    dns = record.get("dns") or []
+    if not isinstance(dns, list):
+        raise InventoryError(f"{where}: 'dns' must be a list")
+    lease_time = record.get("lease_time")
+    if lease_time is not None and not isinstance(lease_time, int):
+        raise InventoryError(f"{where}: 'lease_time' must be a whole number of seconds")
+    return DhcpServer(
+        server_id=_optional_ip(record, "server_id", where),
+        mac=_text(record.get("mac")),
+        offered_ip=_optional_ip(record, "offered_ip", where),
+        subnet_mask=_optional_ip(record, "subnet_mask", where),
+        router=_optional_ip(record, "router", where),
+        dns=tuple(parse_ip(str(d)) for d in dns),
+        lease_time=lease_time,
+        relay=_optional_ip(record, "relay", where),
+    )
+
+
+def _finding(record: Any, where: str) -> Finding:
+    try:
+        return Finding(code=str(record["code"]), severity=Severity(record["severity"]),
+                       message=str(record.get("message", "")),
+                       addresses=tuple(record.get("addresses") or ()), pool=record.get("pool"))
+    except (KeyError, TypeError, ValueError):
+        raise InventoryError(f"{where}: a finding needs 'code' and a known 'severity'") from None
+
+
+def inventory_from_dict(document: Any, where: str = "inventory") -> Inventory:
+    if not isinstance(document, dict) or "hosts" not in document or "dhcp_servers" not in document:
+        raise InventoryError(f"{where}: not an ipaudit inventory (needs 'hosts' and 'dhcp_servers')")
+    if not isinstance(document["hosts"], list) or not isinstance(document["dhcp_servers"], list):
+        raise InventoryError(f"{where}: 'hosts' and 'dhcp_servers' must be lists")
+    subnet = document.get("subnet")
+    return Inventory(
+        hosts=tuple(_host(h, where) for h in document["hosts"]),
+        dhcp_servers=tuple(_server(s, where) for s in document["dhcp_servers"]),
+        interface=_text(document.get("interface")),
+        subnet=parse_network(subnet) if subnet else None,
+        findings=tuple(_finding(f, where) for f in document.get("findings") or ()),
+    )
+
+
+def load_inventory(path: str) -> Inventory:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as problem:
+        raise InventoryError(f"cannot read inventory {path}: {problem.strerror}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as problem:
+        raise InventoryError(f"inventory {path} is not JSON (line {problem.lineno}: {problem.msg})") from None
+    return inventory_from_dict(document, where=f"inventory {path}")
+
+
+def inventory_to_json(inventory: Inventory) -> str:
+    return json.dumps(inventory_to_dict(inventory), indent=2) + "\n"
+
