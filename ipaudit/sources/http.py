@@ -1,0 +1,296 @@
+"""The HTTP plumbing every router/appliance API source shares: one small client over requests.
+
+It turns a source URI (``pihole+https://HOST[:PORT][/path]``) into a base URL,
+keeps TLS verification on unless the user opts out, and maps every failure
+(401/403, timeouts, refused connections, TLS, non-JSON, wrong shape) to a
+one-line ``SourceError`` that names the source and never a credential.
+``requests`` is imported only when a client is built, so offline runs never load it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from ipaudit import __version__
+from ipaudit.sources.credentials import Secret
+from ipaudit.sources.interface import SourceError, SourceOptions
+
+
+@dataclass(frozen=True)
+class SourceAddress:
+    """Where an HTTP source lives, parsed from its URI; ``display`` is safe to print."""
+
+    scheme: str  # the whole URI scheme, e.g. "pihole+https"
+    vendor: str  # the part before '+', e.g. "pihole"
+    transport: str  # "http" or "https"
+    host: str
+    port: int | None
+    path: str  # without leading/trailing slashes; "" when absent
+    username: str | None
+    display: str
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = f":{self.port}" if self.port is not None else ""
+        return f"{self.transport}://{host}{port}"
+
+
+def parse_source_uri(uri: str) -> SourceAddress:
+    """Split ``vendor+http(s)://[user@]HOST[:PORT][/path]``; a password in the URI is refused."""
+    scheme, sep, rest = uri.partition("://")
+    vendor, plus, transport = scheme.lower().partition("+")
+    if not sep or not plus or transport not in ("http", "https"):
+        raise SourceError(f"DHCP source {safe_uri(uri)!r} must look like {vendor or 'vendor'}+https://HOST[:PORT]")
+    parts = urlsplit(f"{transport}://{rest}")
+    if parts.password is not None:
+        raise SourceError(
+            f"DHCP source {safe_uri(uri)!r} has a password in it",
+            hint=f"remove it and set IPAUDIT_{vendor.upper()}_PASSWORD or use the credentials file instead",
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise SourceError(f"DHCP source {safe_uri(uri)!r} has an invalid port") from None
+    if not parts.hostname:
+        raise SourceError(f"DHCP source {safe_uri(uri)!r} has no host")
+    return SourceAddress(
+        scheme=scheme.lower(),
+        vendor=vendor,
+        transport=transport,
+        host=parts.hostname,
+        port=port,
+        path=parts.path.strip("/"),
+        username=parts.username or None,
+        display=safe_uri(uri),
+    )
+
+
+def safe_uri(uri: str) -> str:
+    """The URI with any ``user:password@`` password replaced, fit for messages and reports."""
+    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", uri)
+
+
+class HttpClient:
+    """JSON over HTTP(S) for one source; every failure becomes a SourceError naming ``display``.
+
+    Use as a context manager so the connection pool closes. Secrets given to
+    ``basic_auth``/``secret_header``/``keep_secret`` are scrubbed from every message.
+    """
+
+    def __init__(self, uri: str, options: SourceOptions, *, auth_hint: str | None = None):
+        self.address = parse_source_uri(uri)
+        self.options = options
+        self.auth_hint = auth_hint
+        self._secrets: list[str] = []
+        self._session = None
+        self._warned_insecure = False
+
+    # --- setup ---------------------------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        return self.address.display
+
+    @property
+    def base_url(self) -> str:
+        return self.address.base_url
+
+    def _verify(self) -> bool | str:
+        if self.options.insecure:
+            return False
+        if self.options.ca_cert:
+            if not os.path.isfile(self.options.ca_cert):
+                raise SourceError(f"{self.source}: CA certificate file {self.options.ca_cert!r} does not exist")
+            return self.options.ca_cert
+        return True
+
+    def _session_or_new(self):
+        if self._session is None:
+            import requests
+
+            session = requests.Session()
+            session.headers["User-Agent"] = f"ipaudit/{__version__}"
+            session.headers["Accept"] = "application/json"
+            # Proxies and netrc from the environment would be surprising for a LAN appliance.
+            session.trust_env = False
+            session.verify = self._verify()
+            if session.verify is False and self.address.transport == "https":
+                self._warn_insecure()
+            self._session = session
+        return self._session
+
+    def _warn_insecure(self) -> None:
+        import urllib3
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        if not self._warned_insecure:
+            print(f"ipaudit: warning: TLS certificate of {self.source} is not verified (--insecure)", file=sys.stderr)
+            self._warned_insecure = True
+
+    def keep_secret(self, *values: str | Secret | None) -> None:
+        """Remember values that must never appear in a message (session ids, tokens)."""
+        for value in values:
+            text = value.reveal() if isinstance(value, Secret) else value
+            if text:
+                self._secrets.append(text)
+
+    def basic_auth(self, username: str, password: Secret) -> None:
+        self.keep_secret(password)
+        self._session_or_new().auth = (username, password.reveal())
+
+    def secret_header(self, name: str, value: str | Secret) -> None:
+        self.keep_secret(value)
+        self._session_or_new().headers[name] = value.reveal() if isinstance(value, Secret) else value
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # --- errors --------------------------------------------------------------------------
+
+    def scrub(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return " ".join(text.split())
+
+    def error(self, message: str, hint: str | None = None) -> SourceError:
+        """A SourceError for this source: ``raise client.error("...")``."""
+        return SourceError(self.scrub(f"{self.source}: {message}"), hint=self.scrub(hint) if hint else None)
+
+    # --- requests ------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
+                headers: dict | None = None, expect_json: bool = True, ok_statuses: tuple[int, ...] = ()) -> Any:
+        """Send one request; return the decoded JSON (or the response when ``expect_json`` is false)."""
+        import requests
+
+        session = self._session_or_new()
+        url = self.base_url + "/" + path.lstrip("/")
+        what = f"{method.upper()} /{path.lstrip('/').split('?')[0]}"
+        timeout = self.options.timeout
+        try:
+            response = session.request(method, url, json=json, params=params, headers=headers, timeout=timeout,
+                                       allow_redirects=False)
+        except requests.exceptions.SSLError as problem:
+            raise self.error(f"TLS verification failed ({_tls_reason(problem)})",
+                             hint="pass --ca-cert FILE with the router's CA, or --insecure to skip verification") from None
+        except requests.exceptions.Timeout:
+            raise self.error(f"no answer within {timeout:g}s ({what})", hint="is the host up? raise --timeout") from None
+        except requests.exceptions.ConnectionError as problem:
+            raise self.error(_connection_reason(problem, self.address.port or _default_port(self.address))) from None
+        except requests.exceptions.RequestException as problem:
+            raise self.error(f"request failed ({what}): {type(problem).__name__}") from None
+        if response.status_code in ok_statuses:
+            return response if not expect_json else _json_or_none(response)
+        if response.status_code in (401, 403):
+            raise self.error(f"authentication failed (HTTP {response.status_code} from {what})",
+                             hint=self.auth_hint)
+        if 300 <= response.status_code < 400:
+            target = response.headers.get("Location", "?")
+            raise self.error(f"HTTP {response.status_code} redirect to {target} ({what})",
+                             hint="check http vs https and the port in the source URI")
+        if response.status_code >= 400:
+            raise self.error(f"HTTP {response.status_code} {response.reason or ''} from {what}".replace("  ", " "))
+        if not expect_json:
+            return response
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+            raise self.error(f"{what} did not return JSON (got {kind}, {len(response.content)} bytes)",
+                             hint="is this the right host and port for this kind of source?") from None
+
+    def get(self, path: str, **kwargs) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs) -> Any:
+        return self.request("POST", path, json=body, **kwargs)
+
+    def delete(self, path: str, **kwargs) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    # --- shape checks --------------------------------------------------------------------
+
+    def require(self, obj: Any, *keys: str | int, where: str) -> Any:
+        """``obj[k1][k2]...``, or a SourceError saying which key the response lacked."""
+        current = obj
+        walked = ""
+        for key in keys:
+            walked += f"[{key!r}]" if isinstance(key, int) else f".{key}"
+            try:
+                current = current[key]
+            except (KeyError, IndexError, TypeError):
+                raise self.error(f"unexpected response from {where}: no {walked.lstrip('.')!s}",
+                                 hint="is this the right kind of source, and a supported firmware version?") from None
+        return current
+
+    def require_list(self, obj: Any, *keys: str | int, where: str) -> list:
+        value = self.require(obj, *keys, where=where) if keys else obj
+        if not isinstance(value, list):
+            raise self.error(f"unexpected response from {where}: expected a list{_at(keys)}, got {_kind(value)}")
+        return value
+
+    def require_dict(self, obj: Any, *keys: str | int, where: str) -> dict:
+        value = self.require(obj, *keys, where=where) if keys else obj
+        if not isinstance(value, dict):
+            raise self.error(f"unexpected response from {where}: expected an object{_at(keys)}, got {_kind(value)}")
+        return value
+
+
+def _at(keys: tuple) -> str:
+    return f" at {'.'.join(str(k) for k in keys)}" if keys else ""
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _default_port(address: SourceAddress) -> int:
+    return 443 if address.transport == "https" else 80
+
+
+def _json_or_none(response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _tls_reason(problem: Exception) -> str:
+    text = str(problem)
+    match = re.search(r"certificate verify failed: ([^(')\]]+)", text)
+    if match:
+        return "certificate verify failed: " + match.group(1).strip()
+    if "hostname" in text.lower() and "match" in text.lower():
+        return "certificate does not match the host name"
+    match = re.search(r"\[SSL: ([A-Z_]+)\]", text)
+    if match:
+        return match.group(1).lower().replace("_", " ")
+    return "TLS handshake failed"
+
+
+def _connection_reason(problem: Exception, port: int) -> str:
+    text = str(problem)
+    if "Connection refused" in text or "Errno 111" in text:
+        return f"connection refused on port {port}"
+    if "Name or service not known" in text or "getaddrinfo failed" in text or "Temporary failure in name resolution" in text \
+            or "No address associated" in text:
+        return "cannot resolve the host name"
+    if "No route to host" in text or "Network is unreachable" in text:
+        return "host unreachable"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "Connection reset" in text:
+        return "the server closed the connection (wrong port, or http vs https?)"
+    return "cannot connect"
