@@ -1,0 +1,144 @@
+"""The file-based DHCP sources on real config and lease files (fixtures/sources/, written by the real servers)."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from netaddr import IPAddress, IPNetwork, IPRange
+
+from ipaudit.sources.files import from_epoch
+from ipaudit.sources.interface import SourceError, SourceOptions
+from ipaudit.sources.registry import open_source
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sources"
+KEA = FIXTURES / "kea"
+# kea-leases4.csv was recorded at about this moment; reading it "now" would expire every lease.
+KEA_RECORDED = from_epoch(1795733200)
+
+
+def read(uri: str, now: datetime | None = None):
+    return open_source(uri, SourceOptions()).read(now=now)
+
+
+def ranges(facts) -> set[tuple[str, str]]:
+    return {(str(IPAddress(r.addresses.first)), str(IPAddress(r.addresses.last))) for r in facts.ranges}
+
+
+def by_ip(items) -> dict[str, object]:
+    return {str(item.ip): item for item in items}
+
+
+# --- Kea files ---------------------------------------------------------------------------------
+
+def test_kea_config_reads_every_pool_form_shared_networks_and_includes():
+    facts = read(f"kea:{KEA}/kea-dhcp4.conf?leases=")
+    assert ranges(facts) == {
+        ("198.51.100.100", "198.51.100.199"),  # "a - b"
+        ("192.0.2.10", "192.0.2.20"),  # "a-b", from the included file
+        ("192.0.2.30", "192.0.2.40"),
+        ("203.0.113.0", "203.0.113.31"),  # CIDR, inside a shared network
+        ("203.0.113.200", "203.0.113.210"),
+    }
+    subnets = {str(IPAddress(r.addresses.first)): r.subnet for r in facts.ranges}
+    assert subnets["198.51.100.100"] == IPNetwork("198.51.100.0/24")
+    assert subnets["203.0.113.0"] == IPNetwork("203.0.113.0/25")
+    shared = [r for r in facts.ranges if r.subnet == IPNetwork("203.0.113.128/25")][0]
+    assert "shared-network lab" in shared.label and "kea-dhcp4.conf" in shared.label
+    assert facts.leases == ()
+    assert "no lease file read (?leases= is empty)" in facts.notes
+
+
+def test_kea_reservations_in_subnets_and_global_skip_address_less_ones():
+    facts = read(f"kea:{KEA}/kea-dhcp4.conf?leases=")
+    reservations = by_ip(facts.reservations)
+    assert set(reservations) == {"198.51.100.10", "198.51.100.11", "192.0.2.250"}
+    assert reservations["198.51.100.10"].mac == "02:00:00:00:00:10"
+    assert reservations["198.51.100.10"].hostname == "nas"
+    assert reservations["198.51.100.11"].mac is None  # reserved by client-id
+    assert reservations["192.0.2.250"].hostname == "global-printer"
+
+
+def test_kea_lease_file_last_line_wins_and_state_matters():
+    facts = read(f"kea:{KEA}/kea-dhcp4.conf?leases={KEA}/kea-leases4.csv", now=KEA_RECORDED)
+    leases = by_ip(facts.leases)
+    # .150 active; .151 deleted (lifetime 0); .152 declined; .153 expired-reclaimed;
+    # .154 escaped comma; .155 updated (the later line wins); .156 expired long ago.
+    assert set(leases) == {"198.51.100.150", "198.51.100.154", "198.51.100.155"}
+    assert leases["198.51.100.150"].mac == "02:00:00:00:01:50"
+    assert leases["198.51.100.150"].hostname == "printer"
+    assert leases["198.51.100.150"].expires == datetime(2026, 11, 26, 23, 45, 2, tzinfo=timezone.utc)
+    assert leases["198.51.100.154"].hostname == "comma,host"
+    assert leases["198.51.100.155"].hostname == "new-name"
+    assert leases["198.51.100.155"].mac == "02:00:00:00:01:aa"
+    assert any("declined" in note and "198.51.100.152" in note for note in facts.notes)
+    assert any("1 expired lease" in note for note in facts.notes)
+
+
+def test_kea_leases_expire_with_time():
+    later = from_epoch(1795733200 + 7200)
+    facts = read(f"kea:{KEA}/kea-dhcp4.conf?leases={KEA}/kea-leases4.csv", now=later)
+    assert facts.leases == ()
+    assert any("4 expired lease" in note for note in facts.notes)
+
+
+def test_kea_lease_file_from_config_and_lfc_halves(tmp_path):
+    # The config's lease-database name is used; the .2 (older) half is read before the live file.
+    text = (KEA / "kea-dhcp4.conf").read_text().replace("/var/lib/kea/kea-leases4.csv", str(tmp_path / "leases.csv"))
+    (tmp_path / "kea-dhcp4.conf").write_text(text)
+    shutil.copy(KEA / "kea-subnet-192.0.2.json", tmp_path)
+    lines = (KEA / "kea-leases4.csv").read_text().splitlines()
+    header = lines[0]
+    (tmp_path / "leases.csv.2").write_text("\n".join([header, lines[1]]) + "\n")  # .150 active
+    (tmp_path / "leases.csv").write_text("\n".join([header, lines[1].replace(",3600,", ",0,")]) + "\n")  # deleted
+    assert read(f"kea:{tmp_path}/kea-dhcp4.conf", now=KEA_RECORDED).leases == ()
+    (tmp_path / "leases.csv").write_text(header + "\n")
+    assert [str(x.ip) for x in read(f"kea:{tmp_path}/kea-dhcp4.conf", now=KEA_RECORDED).leases] == ["198.51.100.150"]
+
+
+def test_kea_missing_default_lease_file_is_a_note_not_silence():
+    facts = read(f"kea://{KEA}/kea-dhcp4.conf")
+    assert facts.leases == ()
+    assert any("/var/lib/kea/kea-leases4.csv does not exist" in note for note in facts.notes)
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{ "Dhcp4": { "subnet4": [ { "subnet": "198.51.100.0/24", } ', "not valid Kea JSON"),
+    ('{ "Dhcp6": { } }', "no Dhcp4 section"),
+    ('{ "Dhcp4": { "subnet4": { } } }', "Dhcp4.subnet4 should be a list"),
+    ('{ "Dhcp4": { "subnet4": [ { "pools": [] } ] } }', 'has no "subnet"'),
+    ('{ "Dhcp4": { "subnet4": [ { "subnet": "198.51.100.0/24", "pools": [ { "pool": "198.51.100.9-5" } ] } ] } }',
+     "reversed range"),
+    ('{ "Dhcp4": { <?include "nowhere.json" ?> } }', "includes nowhere.json, which does not exist"),
+    ('{ "Dhcp4": { /* never closed } }', "unterminated /* comment"),
+])
+def test_kea_bad_config_is_one_line_source_error(tmp_path, content, message):
+    path = tmp_path / "kea-dhcp4.conf"
+    path.write_text(content)
+    with pytest.raises(SourceError) as caught:
+        read(f"kea:{path}?leases=")
+    line = caught.value.one_line()
+    assert message in line and str(path) in line and "\n" not in line
+
+
+def test_kea_comments_and_strings_with_comment_marks(tmp_path):
+    path = tmp_path / "kea-dhcp4.conf"
+    path.write_text('# hash\n{ "Dhcp4": { // slash\n "subnet4": [ { "subnet": "198.51.100.0/24", /* block */\n'
+                    ' "pools": [ { "pool": "198.51.100.5-198.51.100.6" } ],\n'
+                    ' "reservations": [ { "ip-address": "198.51.100.7", "hostname": "a#b//c/*d" } ] } ] } }\n')
+    facts = read(f"kea:{path}?leases=")
+    assert ranges(facts) == {("198.51.100.5", "198.51.100.6")}
+    assert facts.reservations[0].hostname == "a#b//c/*d"
+
+
+def test_kea_missing_files_and_not_a_lease_file(tmp_path):
+    with pytest.raises(SourceError, match="cannot read Kea config .*No such file"):
+        read(f"kea:{tmp_path}/absent.conf")
+    with pytest.raises(SourceError, match="cannot read Kea lease file"):
+        read(f"kea:{KEA}/kea-dhcp4.conf?leases={tmp_path}/absent.csv")
+    not_leases = tmp_path / "dnsmasq.leases"
+    not_leases.write_text("1795736702 02:00:00:00:01:50 198.51.100.150 printer *\n")
+    with pytest.raises(SourceError, match="not a Kea DHCPv4 lease file"):
+        read(f"kea:{KEA}/kea-dhcp4.conf?leases={not_leases}")
