@@ -13,6 +13,7 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Dot1Q, Ether
 
 from ipaudit.errors import IpauditError
+from ipaudit.model import DhcpServer
 from ipaudit.scan.dhcp_packets import (
     ACK,
     OFFER,
@@ -199,3 +200,37 @@ def test_garbage_never_crashes(noise, position):
             reply_from_packet(frame)
         except MalformedDhcp:
             pass
+
+
+# --- findings about the servers -------------------------------------------------
+
+def _server(server_id, mac, offered):
+    return DhcpServer(
+        server_id=IPAddress(server_id), mac=mac, offered_ip=IPAddress(offered))
+
+
+def test_one_server_is_fine_two_are_critical():
+    from ipaudit.model import Severity
+    from ipaudit.scan.dhcp_findings import dhcp_findings
+
+    router = _server("198.51.100.1", "02:1a:00:00:00:01", "198.51.100.181")
+    rogue = _server("198.51.100.66", "02:1a:00:00:00:02", "198.51.100.111")
+    assert dhcp_findings([router]) == []
+    assert dhcp_findings([router, router]) == []  # the same server twice is one server
+    (finding,) = dhcp_findings([router, rogue])
+    assert (finding.code, finding.severity) == ("multiple-dhcp-servers", Severity.CRITICAL)
+    assert finding.addresses == ("198.51.100.1", "198.51.100.66")
+    assert "198.51.100.111" in finding.message
+
+
+def test_servers_outside_the_allow_list_are_unauthorized():
+    from ipaudit.scan.dhcp_findings import dhcp_findings
+
+    router = _server("198.51.100.1", "02:1a:00:00:00:01", "198.51.100.181")
+    rogue = _server("198.51.100.66", "02:1a:00:00:00:02", "198.51.100.111")
+    assert dhcp_findings([router], allowed={"198.51.100.1"}) == []
+    codes = [(f.code, f.addresses) for f in dhcp_findings([router, rogue], allowed={"198.51.100.1"})]
+    assert codes == [("multiple-dhcp-servers", ("198.51.100.1", "198.51.100.66")),
+                     ("unauthorized-dhcp-server", ("198.51.100.66", "198.51.100.111"))]
+    (alone,) = dhcp_findings([rogue], allowed=[IPAddress("198.51.100.1")])
+    assert alone.code == "unauthorized-dhcp-server" and "not in --allowed-dhcp (198.51.100.1)" in alone.message

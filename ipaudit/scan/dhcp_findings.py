@@ -1,0 +1,54 @@
+"""What is wrong with the DHCP servers a scan heard: more than one, or one nobody allowed.
+
+Pure: servers in, findings out. A second server on a LAN hands out addresses the
+first one (and the load-balancer pools planned around it) knows nothing about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from netaddr import IPAddress
+
+from ipaudit.model import DhcpServer, Finding, Severity
+
+
+def describe_server(server: DhcpServer) -> str:
+    """``198.51.100.1 (02:1a:00:00:00:01, offered 198.51.100.181)``: who it is and what it offered."""
+    details = [part for part in (server.mac, f"offered {server.offered_ip}" if server.offered_ip else None,
+                                 f"via relay {server.relay}" if server.relay else None) if part]
+    name = str(server.server_id) if server.server_id is not None else "a server without an id"
+    return f"{name} ({', '.join(details)})" if details else name
+
+
+def _server_key(server: DhcpServer):
+    # One server may answer through two paths (direct and relayed): its id names it.
+    return server.server_id if server.server_id is not None else server.mac
+
+
+def dhcp_findings(servers: Iterable[DhcpServer], allowed: Iterable | None = None) -> list[Finding]:
+    """``multiple-dhcp-servers`` when more than one server answers; ``unauthorized-dhcp-server``
+    for each server whose id is not in ``allowed`` (None: no allow list given, nothing checked)."""
+    distinct: dict = {}
+    for server in servers:
+        distinct.setdefault(_server_key(server), server)
+    findings: list[Finding] = []
+    if len(distinct) > 1:
+        names = "; ".join(describe_server(s) for s in distinct.values())
+        findings.append(Finding(
+            code="multiple-dhcp-servers", severity=Severity.CRITICAL,
+            message=f"{len(distinct)} DHCP servers answered: {names}. Clients take whichever answers "
+                    "first, so addresses come from ranges nobody planned pools around",
+            addresses=tuple(str(s.server_id) for s in distinct.values() if s.server_id is not None)))
+    if allowed is not None:
+        allowed_ids = {IPAddress(str(a)) for a in allowed}
+        allowed_text = ", ".join(sorted(str(a) for a in allowed_ids)) or "nothing"
+        for server in distinct.values():
+            if server.server_id in allowed_ids:
+                continue
+            addresses = tuple(str(a) for a in (server.server_id, server.offered_ip) if a is not None)
+            findings.append(Finding(
+                code="unauthorized-dhcp-server", severity=Severity.CRITICAL,
+                message=f"DHCP server {describe_server(server)} is not in --allowed-dhcp ({allowed_text})",
+                addresses=addresses))
+    return findings

@@ -1,0 +1,122 @@
+"""DHCP discovery and passive listening against real dnsmasq servers on a namespace LAN.
+
+The LAN: a router (198.51.100.1) running dnsmasq for .2-.253, a rogue dnsmasq at
+.66 serving .100-.120, and a scanner at .250 where our code runs as a subprocess
+inside the namespace (the only place it may send or listen).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from netaddr import IPAddress, IPRange
+
+from ipaudit.inventory import inventory_from_dict
+from ipaudit.lab import Lab
+from ipaudit.scan.dhcp_findings import dhcp_findings
+
+pytestmark = pytest.mark.netns
+
+ROUTER, ROGUE = IPAddress("198.51.100.1"), IPAddress("198.51.100.66")
+ROUTER_RANGE, ROGUE_RANGE = IPRange("198.51.100.2", "198.51.100.253"), IPRange("198.51.100.100", "198.51.100.120")
+
+DISCOVER_SNIPPET = """
+import json, sys
+from ipaudit.inventory import inventory_to_dict
+from ipaudit.model import Inventory
+from ipaudit.scan.dhcp import run_discovery
+found = run_discovery(sys.argv[1], float(sys.argv[2]))
+print(json.dumps({"inventory": inventory_to_dict(Inventory(dhcp_servers=tuple(found.servers))),
+                  "client_mac": found.client_mac, "first_offer_after": found.first_offer_after,
+                  "offers": found.offers, "skipped": found.skipped}))
+"""
+
+
+@pytest.fixture(scope="module")
+def lan():
+    with Lab(prefix="ipaD") as lab:
+        router = lab.add_host("router", "198.51.100.1/24")
+        rogue = lab.add_host("rogue", "198.51.100.66/24")
+        scanner = lab.add_host("scanner", "198.51.100.250/24")
+        lab.add_host("client", "")
+        servers = {
+            "router": lab.start_dnsmasq(router, "198.51.100.2,198.51.100.253", router="198.51.100.1",
+                                        dns="198.51.100.1,198.51.100.53", lease_time="12h"),
+            "rogue": lab.start_dnsmasq(rogue, "198.51.100.100,198.51.100.120", router="198.51.100.66",
+                                       lease_time="10m"),
+        }
+        yield lab, scanner, servers
+
+
+def discover_in(lab, host, window=6.0):
+    done = lab.run(host, [sys.executable, "-c", DISCOVER_SNIPPET, "eth0", str(window)])
+    result = json.loads(done.stdout)
+    result["servers"] = {s.server_id: s for s in inventory_from_dict(result["inventory"]).dhcp_servers}
+    return result
+
+
+@pytest.fixture(scope="module")
+def first_scan(lan):
+    lab, scanner, _ = lan
+    started = time.monotonic()
+    result = discover_in(lab, scanner)
+    result["wall"] = time.monotonic() - started
+    return result
+
+
+def test_discover_finds_both_servers_with_their_fields(first_scan):
+    servers = first_scan["servers"]
+    assert set(servers) == {ROUTER, ROGUE}
+    router, rogue = servers[ROUTER], servers[ROGUE]
+    assert router.mac == "02:1a:00:00:00:01" and rogue.mac == "02:1a:00:00:00:02"
+    assert router.offered_ip in ROUTER_RANGE and rogue.offered_ip in ROGUE_RANGE
+    assert router.subnet_mask == rogue.subnet_mask == IPAddress("255.255.255.0")
+    assert (router.router, rogue.router) == (ROUTER, ROGUE)
+    assert router.dns == (ROUTER, IPAddress("198.51.100.53"))
+    assert (router.lease_time, rogue.lease_time) == (12 * 3600, 600)
+    assert router.relay is None and rogue.relay is None
+    assert first_scan["skipped"] == 0
+    # dnsmasq pings the address before offering: the window must outlast that (about 3 s).
+    assert 2.0 < first_scan["first_offer_after"] < 6.0
+
+
+def test_discover_findings_flag_the_rogue(first_scan):
+    servers = list(first_scan["servers"].values())
+    codes = sorted((f.code, f.addresses) for f in dhcp_findings(servers, allowed={str(ROUTER)}))
+    assert codes == [("multiple-dhcp-servers", ("198.51.100.1", "198.51.100.66")),
+                     ("unauthorized-dhcp-server", (str(ROGUE), str(servers[1].offered_ip)))]
+
+
+def test_discover_never_takes_a_lease(lan, first_scan):
+    _, _, servers = lan
+    probe = first_scan["client_mac"]
+    for server in servers.values():
+        assert server.leases() == [] or all(probe not in line for line in server.leases())
+        log = server.log()
+        assert f"DHCPDISCOVER(eth0) {probe}" in log  # the server did hear the probe
+        assert "DHCPREQUEST" not in log
+
+
+def test_repeated_discovery_reuses_the_probe_mac_and_the_offer(lan, first_scan):
+    lab, scanner, _ = lan
+    again = discover_in(lab, scanner, window=4.5)
+    assert again["client_mac"] == first_scan["client_mac"]
+    assert again["servers"][ROUTER].offered_ip == first_scan["servers"][ROUTER].offered_ip
+
+
+def test_missing_interface_and_no_privileges_are_one_line_errors(lan):
+    lab, scanner, _ = lan
+    snippet = ("import sys\nfrom ipaudit.scan.dhcp import discover\n"
+               "try:\n    discover(sys.argv[1], 1)\nexcept Exception as e:\n    print(type(e).__name__, e.one_line())")
+    missing = lab.run(scanner, [sys.executable, "-c", snippet, "nope0"])
+    assert missing.stdout.strip() == "RawSocketError no interface named 'nope0': interfaces here: eth0"
+    # Root without CAP_NET_RAW is what an unprivileged user looks like to the kernel.
+    nobody = subprocess.run(lab.command(scanner, ["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw",
+                                                  sys.executable, "-c", snippet, "eth0"]),
+                            capture_output=True, text=True, timeout=30)
+    assert nobody.stdout.strip() == ("RawSocketError raw sockets need root or CAP_NET_RAW: run with sudo, "
+                                     "or setcap cap_net_raw+ep on the interpreter"), nobody.stderr
