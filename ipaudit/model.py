@@ -7,6 +7,7 @@ scan, a lease file or a router API is checked the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from enum import Enum
 
@@ -141,21 +142,37 @@ class Lan:
     gateway: IPAddress | None = None
     dhcp_ranges: tuple[DhcpRange, ...] = ()
     reserved: tuple[Reservation, ...] = ()
-    nodes: tuple[IPAddress, ...] = ()
+    # Addresses typed with --reserved: no MAC or name, and possibly whole ranges.
+    reserved_addresses: IPSet = field(default_factory=IPSet)
+    nodes: IPSet = field(default_factory=IPSet)
     in_use: IPSet = field(default_factory=IPSet)
     hosts: tuple[Host, ...] = ()
     leases: tuple[Lease, ...] = ()
     dhcp_servers: tuple[DhcpServer, ...] = ()
     notes: tuple[str, ...] = ()
 
-    @property
+    # Derived sets are cached: the planner asks for them once per pool.
+    @cached_property
     def dhcp_set(self) -> IPSet:
         return IPSet(r.addresses for r in self.dhcp_ranges)
 
-    @property
+    @cached_property
     def reserved_set(self) -> IPSet:
-        return IPSet(r.ip for r in self.reserved)
+        return IPSet(r.ip for r in self.reserved) | self.reserved_addresses
 
-    @property
+    @cached_property
     def leased_set(self) -> IPSet:
         return IPSet(lease.ip for lease in self.leases)
+
+    @cached_property
+    def labels(self) -> dict[IPAddress, str]:
+        """What is known of an address (MACs, hostname, source), for messages."""
+        known: dict[IPAddress, str] = {}
+        for reservation in self.reserved:
+            known[reservation.ip] = " ".join(filter(None, (reservation.hostname, reservation.mac,
+                                                             reservation.source)))
+        for lease in self.leases:
+            known[lease.ip] = " ".join(filter(None, (lease.hostname, lease.mac)))
+        for host in self.hosts:
+            known[host.ip] = ", ".join(host.macs)
+        return known

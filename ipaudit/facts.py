@@ -1,0 +1,93 @@
+"""Assemble one Lan from everything the user gave: options, scan inventories and DHCP sources.
+
+Precedence for the subnet: ``--subnet``, then a scan inventory, then a DHCP
+source's subnet or offer that holds the pools, then a local interface that
+holds them. Where it came from is kept in ``Lan.subnet_origin`` for the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from netaddr import IPNetwork, IPSet
+
+from ipaudit.addresses import parse_ip, parse_network, parse_spec
+from ipaudit.model import DhcpFacts, DhcpRange, Inventory, Lan, Lease
+
+
+@dataclass(frozen=True)
+class LanOptions:
+    """The LAN facts typed on the command line, still as text."""
+
+    subnet: str | None = None
+    gateway: str | None = None
+    dhcp_ranges: tuple[str, ...] = ()
+    reserved: tuple[str, ...] = ()
+    nodes: tuple[str, ...] = ()
+    in_use: tuple[str, ...] = ()
+
+
+def _holds(network: IPNetwork, addresses: IPSet) -> bool:
+    return bool(addresses) and addresses.issubset(IPSet([network]))
+
+
+def _pick_subnet(options: LanOptions, inventories: Sequence[Inventory], dhcp_facts: Sequence[DhcpFacts],
+                 anchor: IPSet, local_lookup) -> tuple[IPNetwork | None, str]:
+    if options.subnet:
+        return parse_network(options.subnet), "--subnet"
+    for inventory in inventories:
+        if inventory.subnet is not None:
+            return inventory.subnet, "scan inventory"
+    candidates = [(r.subnet, r.label) for facts in dhcp_facts for r in facts.ranges if r.subnet is not None]
+    candidates += [(s.subnet, f"DHCP offer from {s.server_id or s.mac}")
+                   for inventory in inventories for s in inventory.dhcp_servers if s.subnet is not None]
+    for subnet, label in candidates:
+        if _holds(subnet, anchor):
+            return subnet, label
+    if anchor and local_lookup is not None:
+        local = local_lookup(anchor)
+        if local is not None:
+            return local.network, f"interface {local.interface}"
+    if candidates:
+        return candidates[0]
+    return None, ""
+
+
+def assemble_lan(options: LanOptions, inventories: Sequence[Inventory] = (), dhcp_facts: Sequence[DhcpFacts] = (),
+                 anchor: IPSet | None = None, local_lookup=None) -> Lan:
+    """Build the Lan. ``anchor`` is the addresses the subnet must hold (the pools, or the DHCP range).
+
+    ``local_lookup(IPSet) -> InterfaceAddress | None`` finds a local interface's subnet; it is passed
+    in so tests and offline planning can leave the host's interfaces out.
+    """
+    hosts = tuple(h for inventory in inventories for h in inventory.hosts)
+    in_use = _union(options.in_use) | IPSet(h.ip for h in hosts)
+    dhcp_ranges = tuple(DhcpRange(r, "--dhcp-range") for spec in options.dhcp_ranges for r in parse_spec(spec).ranges)
+    dhcp_ranges += tuple(r for facts in dhcp_facts for r in facts.ranges)
+    reserved = tuple(r for facts in dhcp_facts for r in facts.reservations)
+    reserved_addresses = _union(options.reserved)
+    nodes = _union(options.nodes)
+    leases: tuple[Lease, ...] = tuple(lease for facts in dhcp_facts for lease in facts.leases)
+    servers = tuple(s for inventory in inventories for s in inventory.dhcp_servers)
+
+    anchor = anchor if anchor is not None else IPSet()
+    if not anchor:
+        anchor = IPSet(r.addresses for r in dhcp_ranges)
+    subnet, origin = _pick_subnet(options, inventories, dhcp_facts, anchor, local_lookup)
+    gateway = parse_ip(options.gateway) if options.gateway else _offered_router(servers, subnet)
+    return Lan(subnet=subnet, subnet_origin=origin, gateway=gateway, dhcp_ranges=dhcp_ranges,
+               reserved=reserved, reserved_addresses=reserved_addresses, nodes=nodes, in_use=in_use, hosts=hosts, leases=leases,
+               dhcp_servers=servers, notes=tuple(n for facts in dhcp_facts for n in facts.notes))
+
+
+def _union(specs: Iterable[str]) -> IPSet:
+    return IPSet(r for spec in specs for r in parse_spec(spec).ranges)
+
+
+def _offered_router(servers: Sequence, subnet: IPNetwork | None):
+    for server in servers:
+        if server.router is not None and (subnet is None or server.router in subnet):
+            return server.router
+    return None
+

@@ -1,0 +1,225 @@
+"""The pure checks: every way a load-balancer pool can collide with the LAN, as Findings.
+
+Each check takes the pools and the Lan and returns findings; ``check_pools``
+runs them all. Messages name exact addresses so a user can act without
+re-deriving anything.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Callable, Iterable, Iterator, Sequence
+
+from netaddr import IPAddress, IPNetwork, IPSet
+
+from ipaudit.addresses import describe_set, format_range, format_set
+from ipaudit.model import Finding, Lan, Pool, Severity
+from ipaudit.plan.zones import DHCP_BUFFER, free_space, span
+
+CRITICAL, WARNING, INFO = Severity.CRITICAL, Severity.WARNING, Severity.INFO
+#: A pool spanning more /24s than this is summarised rather than listed for .0/.255.
+BUGGY_IP_LIST_LIMIT = 256
+
+
+def _finding(code: str, severity: Severity, pool: Pool | None, message: str, addresses: IPSet) -> Finding:
+    prefix = f"pool {pool.name}: " if pool is not None else ""
+    return Finding(code, severity, prefix + message, tuple(format_set(addresses)), pool.name if pool else None)
+
+
+def _count(addresses: IPSet) -> str:
+    size = addresses.size
+    return f"{size} address{'es' if size != 1 else ''}"
+
+
+def check_subnet(pool: Pool, lan: Lan) -> Iterator[Finding]:
+    if lan.subnet is None:
+        return
+    subnet = lan.subnet
+    outside = pool.addresses - IPSet([subnet])
+    if outside:
+        yield _finding("pool-outside-subnet", CRITICAL, pool,
+                       f"{describe_set(outside)} ({_count(outside)}) outside subnet {subnet}: "
+                       "nodes cannot answer ARP for addresses off their LAN", outside)
+    if subnet.version == 4 and subnet.prefixlen <= 30:
+        for code, address, what in (("pool-includes-network-address", subnet.network, "network"),
+                                     ("pool-includes-broadcast-address", subnet.broadcast, "broadcast")):
+            if address in pool.addresses:
+                yield _finding(code, CRITICAL, pool, f"includes {address}, the {what} address of {subnet}",
+                               IPSet([address]))
+    elif subnet.version == 6 and subnet.prefixlen <= 126 and subnet.network in pool.addresses:
+        yield _finding("pool-includes-network-address", CRITICAL, pool,
+                       f"includes {subnet.network}, the subnet-router anycast address of {subnet}",
+                       IPSet([subnet.network]))
+
+
+def check_gateway(pool: Pool, lan: Lan) -> Iterator[Finding]:
+    if lan.gateway is not None and lan.gateway in pool.addresses:
+        yield _finding("pool-includes-gateway", CRITICAL, pool,
+                       f"includes the gateway {lan.gateway}: announcing it would hijack the LAN's router",
+                       IPSet([lan.gateway]))
+
+
+def check_dhcp(pool: Pool, lan: Lan) -> Iterator[Finding]:
+    for dhcp_range in lan.dhcp_ranges:
+        overlap = pool.addresses & IPSet(dhcp_range.addresses)
+        if overlap:
+            yield _finding("pool-overlaps-dhcp", CRITICAL, pool,
+                           f"{describe_set(overlap)} ({_count(overlap)}) inside DHCP range "
+                           f"{format_range(dhcp_range.addresses)} ({dhcp_range.label}): the DHCP server "
+                           "can lease these to any device", overlap)
+    for server in lan.dhcp_servers:
+        if server.offered_ip is not None and server.offered_ip in pool.addresses:
+            yield _finding("pool-overlaps-dhcp", CRITICAL, pool,
+                           f"DHCP server {server.server_id or server.mac} offered {server.offered_ip}, "
+                           "an address inside the pool", IPSet([server.offered_ip]))
+
+
+def check_buffer(pool: Pool, lan: Lan) -> Iterator[Finding]:
+    for dhcp_range in lan.dhcp_ranges:
+        r = dhcp_range.addresses
+        near = pool.addresses & IPSet([span(r.first - DHCP_BUFFER, r.last + DHCP_BUFFER, r.version)])
+        if near and not pool.addresses & IPSet(r):
+            yield _finding("pool-no-buffer", WARNING, pool,
+                           f"{describe_set(near)} within {DHCP_BUFFER} addresses of DHCP range "
+                           f"{format_range(r)} ({dhcp_range.label}): a small change to the DHCP range "
+                           "would overlap the pool", near)
+
+
+def _labelled(addresses: IPSet, labels: dict[IPAddress, str], limit: int = 6) -> str:
+    """The first ``limit`` addresses with what is known of each (MAC, hostname), then a count."""
+    shown = []
+    for address_range in addresses.iter_ipranges():
+        for ip in address_range:
+            if len(shown) == limit:
+                break
+            shown.append(f"{ip} ({labels[ip]})" if labels.get(ip) else str(ip))
+    more = addresses.size - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def check_in_use(pool: Pool, lan: Lan) -> Iterator[Finding]:
+    in_use = pool.addresses & lan.in_use
+    if in_use:
+        yield _finding("pool-address-in-use", CRITICAL, pool,
+                       f"{_labelled(in_use, lan.labels)} already in use on the LAN: a device answers there "
+                       "and would fight the load balancer for the address", in_use)
+    leased = pool.addresses & lan.leased_set
+    if leased:
+        yield _finding("pool-address-leased", CRITICAL, pool,
+                       f"{_labelled(leased, lan.labels)} leased by the DHCP server right now", leased)
+
+
+def check_reserved(pool: Pool, lan: Lan) -> Iterator[Finding]:
+    reserved = pool.addresses & lan.reserved_set
+    if reserved:
+        plural = "es" if reserved.size > 1 else ""
+        yield _finding("pool-includes-reserved", CRITICAL, pool,
+                       f"includes reserved address{plural} {_labelled(reserved, lan.labels)}", reserved)
+    nodes = pool.addresses & lan.nodes
+    if nodes:
+        yield _finding("pool-includes-node", CRITICAL, pool,
+                       f"includes cluster node address{'es' if nodes.size > 1 else ''} {describe_set(nodes)}",
+                       nodes)
+
+
+def check_host_bits(pool: Pool, lan: Lan) -> Iterator[Finding]:
+    for cidr in pool.cidrs_with_host_bits:
+        network = IPNetwork(cidr).cidr
+        yield _finding("pool-cidr-host-bits", WARNING, pool,
+                       f"{cidr} has host bits set; MetalLB silently uses the whole {network}",
+                       IPSet([network]))
+
+
+def _buggy_addresses(pool: Pool) -> IPSet:
+    buggy = IPSet()
+    for r in pool.ranges:
+        if r.version != 4:
+            continue
+        blocks = range(r.first >> 8, (r.last >> 8) + 1)
+        if len(blocks) > BUGGY_IP_LIST_LIMIT:
+            blocks = list(blocks[:BUGGY_IP_LIST_LIMIT // 2]) + list(blocks[-BUGGY_IP_LIST_LIMIT // 2:])
+        for block in blocks:
+            for address in ((block << 8), (block << 8) | 0xFF):
+                if r.first <= address <= r.last:
+                    buggy.add(IPAddress(address, 4))
+    return buggy
+
+
+def check_buggy_ips(pool: Pool, lan: Lan) -> Iterator[Finding]:
+    if pool.avoid_buggy_ips:
+        return
+    buggy = _buggy_addresses(pool)
+    if lan.subnet is not None and lan.subnet.version == 4:
+        buggy -= IPSet([lan.subnet.network, lan.subnet.broadcast])  # already critical above
+    if buggy:
+        yield _finding("pool-buggy-ips", WARNING, pool,
+                       f"includes {describe_set(buggy)}, ending in .0 or .255, which some consumer devices "
+                       "drop; set avoidBuggyIPs: true or leave them out", buggy)
+
+
+def check_room(pool: Pool, lan: Lan, others: Sequence[Pool]) -> Iterator[Finding]:
+    if lan.subnet is None or not lan.dhcp_ranges:
+        return
+    room = free_space(lan, others)
+    largest = max((r.size for r in room.iter_ipranges()), default=0)
+    if largest < pool.size:
+        yield _finding("dhcp-range-fills-subnet", WARNING, pool,
+                       f"outside the DHCP ranges the largest free block in {lan.subnet} has {largest} addresses, "
+                       f"fewer than the pool's {pool.size}: shrink the DHCP range to make room", IPSet())
+
+
+PoolCheck = Callable[[Pool, Lan], Iterable[Finding]]
+POOL_CHECKS: tuple[PoolCheck, ...] = (
+    check_dhcp, check_in_use, check_subnet, check_gateway, check_reserved,
+    check_host_bits, check_buggy_ips, check_buffer,
+)
+
+
+def check_overlapping_pools(pools: Sequence[Pool]) -> Iterator[Finding]:
+    for first, second in combinations(pools, 2):
+        overlap = first.addresses & second.addresses
+        if overlap:
+            yield _finding("pool-overlaps-pool", CRITICAL, first,
+                           f"{describe_set(overlap)} ({_count(overlap)}) also in pool {second.name} "
+                           f"({second.source}): two pools would hand out the same address", overlap)
+
+
+def check_lan_knowledge(pools: Sequence[Pool], lan: Lan) -> Iterator[Finding]:
+    if not lan.dhcp_ranges:
+        offers = [s for s in lan.dhcp_servers if s.offered_ip is not None]
+        seen = ""
+        if offers:
+            seen = " DHCP servers seen offering: " + ", ".join(
+                f"{s.server_id or s.mac} offered {s.offered_ip}" + (f" in {s.subnet}" if s.subnet else "")
+                for s in offers) + "."
+        yield Finding("dhcp-range-unknown", WARNING,
+                      "no DHCP range known, so overlap with DHCP cannot be checked." + seen +
+                      " Give it with --dhcp-range FIRST-LAST (from your router's DHCP settings), "
+                      "--dhcp-source URI, or --inventory from 'ipaudit scan'")
+    if lan.subnet is None:
+        yield Finding("subnet-unknown", INFO,
+                      "no subnet given and no local interface holds the pool, so the subnet, network, "
+                      "broadcast and free-zone checks were skipped; give --subnet CIDR")
+
+
+def check_advertised(pools: Sequence[Pool], advertised: frozenset[str] | None) -> Iterator[Finding]:
+    if advertised is None or "*" in advertised or "*selector*" in advertised:
+        return
+    for pool in pools:
+        if pool.kind == "metallb" and pool.name not in advertised:
+            yield _finding("pool-not-advertised", INFO, pool,
+                           "no L2Advertisement names this pool, so MetalLB will not answer ARP for it",
+                           IPSet())
+
+
+def check_pools(pools: Sequence[Pool], lan: Lan, advertised: frozenset[str] | None = None) -> list[Finding]:
+    """Every finding for these pools on this LAN, pools in order, LAN-wide findings last."""
+    findings: list[Finding] = []
+    for pool in pools:
+        for check in POOL_CHECKS:
+            findings.extend(check(pool, lan))
+        findings.extend(check_room(pool, lan, [p for p in pools if p is not pool]))
+    findings.extend(check_overlapping_pools(pools))
+    findings.extend(check_advertised(pools, advertised))
+    findings.extend(check_lan_knowledge(pools, lan))
+    return findings

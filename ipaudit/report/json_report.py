@@ -1,0 +1,65 @@
+"""The JSON report of check-pool and recommend: a stable contract (see README, "JSON output")."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ipaudit.addresses import format_range, format_set
+from ipaudit.inventory import finding_to_dict
+from ipaudit.model import Severity
+from ipaudit.plan.recommend import Recommendation
+from ipaudit.plan.status import STATUS_NAMES, status_of
+from ipaudit.report.interface import PlanReport
+
+REPORT_VERSION = 1
+
+
+def _range(value) -> str | None:
+    return None if value is None else format_range(value)
+
+
+def recommendation_to_dict(advice: Recommendation) -> dict[str, Any]:
+    return {
+        "kind": advice.kind,
+        "message": advice.message,
+        "pool": advice.pool,
+        "range": _range(advice.block),
+        "size": advice.block.size if advice.block is not None else None,
+        "dhcp_range": _range(advice.dhcp_range),
+        "new_dhcp_range": _range(advice.new_dhcp_range),
+        "zones": [{"range": format_range(z), "size": z.size} for z in advice.zones],
+    }
+
+
+def report_to_dict(report: PlanReport) -> dict[str, Any]:
+    lan = report.lan
+    pools = []
+    for pool in report.pools:
+        own = [f for f in report.findings if f.pool == pool.name]
+        pools.append({
+            "name": pool.name,
+            "kind": pool.kind,
+            "source": pool.source,
+            "addresses": format_set(pool.addresses),
+            "size": pool.size,
+            "auto_assign": pool.auto_assign,
+            "avoid_buggy_ips": pool.avoid_buggy_ips,
+            "status": STATUS_NAMES[status_of(own)],
+        })
+    return {
+        "version": REPORT_VERSION,
+        "status": STATUS_NAMES[report.status],
+        "exit_code": int(report.status),
+        "subnet": str(lan.subnet) if lan.subnet is not None else None,
+        "gateway": str(lan.gateway) if lan.gateway is not None else None,
+        "dhcp_ranges": [{"range": format_range(r.addresses), "source": r.label} for r in lan.dhcp_ranges],
+        "pools": pools,
+        "findings": [finding_to_dict(f) for f in report.findings],
+        "recommendations": [recommendation_to_dict(r) for r in report.recommendations],
+        "counts": {s.value: sum(f.severity is s for f in report.findings) for s in Severity},
+    }
+
+
+def render_json(report: PlanReport) -> str:
+    return json.dumps(report_to_dict(report), indent=2) + "\n"
