@@ -142,3 +142,101 @@ def test_kea_missing_files_and_not_a_lease_file(tmp_path):
     not_leases.write_text("1795736702 02:00:00:00:01:50 198.51.100.150 printer *\n")
     with pytest.raises(SourceError, match="not a Kea DHCPv4 lease file"):
         read(f"kea:{KEA}/kea-dhcp4.conf?leases={not_leases}")
+
+
+# --- dnsmasq -------------------------------------------------------------------------------------
+
+DNSMASQ = FIXTURES / "dnsmasq"
+# dnsmasq.leases was recorded by record-leases.py at about this moment (12h leases).
+DNSMASQ_RECORDED = from_epoch(1795733200)
+
+
+def test_dnsmasq_ranges_tags_modes_and_conf_dir():
+    facts = read(f"dnsmasq:{DNSMASQ}/dnsmasq.conf?leases=")
+    assert ranges(facts) == {("198.51.100.100", "198.51.100.199"), ("203.0.113.150", "203.0.113.159")}
+    by_start = {str(IPAddress(r.addresses.first)): r for r in facts.ranges}
+    assert by_start["198.51.100.100"].subnet == IPNetwork("198.51.100.0/24")
+    assert by_start["198.51.100.100"].label.endswith("tag lan")
+    assert by_start["203.0.113.150"].subnet == IPNetwork("203.0.113.128/25")  # from conf-dir, legacy net id
+    assert by_start["203.0.113.150"].label.endswith("tag guest")
+    assert any("static-only DHCP on 192.0.2.0" in note and "tag iot" in note for note in facts.notes)
+    assert any("proxy DHCP on 203.0.113.0" in note for note in facts.notes)
+    # skipped.conf~ (an editor backup) is not loaded: its 198.51.100.1-2 range is absent.
+
+
+def test_dnsmasq_dhcp_host_forms():
+    reservations = by_ip(read(f"dnsmasq:{DNSMASQ}/dnsmasq.conf?leases=").reservations)
+    assert set(reservations) == {"198.51.100.10", "198.51.100.11", "198.51.100.12", "198.51.100.13", "192.0.2.15"}
+    assert (reservations["198.51.100.10"].mac, reservations["198.51.100.10"].hostname) == ("02:00:00:00:00:10", "nas")
+    assert (reservations["198.51.100.11"].mac, reservations["198.51.100.11"].hostname) == (None, "lap")
+    assert reservations["198.51.100.12"].hostname == "printer"  # by client id
+    assert reservations["198.51.100.13"].mac == "02:00:00:00:00:13"  # two MACs share one address
+    assert (reservations["192.0.2.15"].hostname, reservations["192.0.2.15"].mac) == ("camera", "02:00:00:00:00:15")
+
+
+def test_dnsmasq_lease_file_named_in_config_as_dnsmasq_wrote_it():
+    facts = read(f"dnsmasq:{DNSMASQ}/dnsmasq.conf", now=DNSMASQ_RECORDED)
+    leases = by_ip(facts.leases)
+    assert set(leases) == {"198.51.100.10", "198.51.100.194", "198.51.100.196"}
+    assert leases["198.51.100.194"].mac == "02:00:00:00:01:21"
+    assert leases["198.51.100.194"].hostname == "client-one"
+    assert leases["198.51.100.194"].expires == from_epoch(1795776401)
+    assert leases["198.51.100.196"].hostname is None  # '*'
+    assert leases["198.51.100.10"].expires is None  # expiry 0: an infinite lease
+
+
+def test_dnsmasq_expired_ipv6_and_broken_lease_lines(tmp_path):
+    leases = tmp_path / "dhcp.leases"
+    leases.write_text("1000 02:00:00:00:01:30 198.51.100.130 old *\n"
+                      "garbage\n"
+                      "1795776401 02:00:00:00:01:31 198.51.100.131 fresh 01:02:00:00:00:01:31\n"
+                      "duid 00:01:00:01:2c:5f:aa:bb:02:00:00:00:00:01\n"
+                      "1795776401 1234 2001:db8::10 v6host 00:01:00:01:aa\n")
+    facts = read(f"dnsmasq:{DNSMASQ}/dnsmasq.conf?leases={leases}", now=DNSMASQ_RECORDED)
+    found = by_ip(facts.leases)
+    assert set(found) == {"198.51.100.131", "2001:db8::10"}
+    assert found["2001:db8::10"].mac is None  # the IAID is not a MAC
+    assert "1 expired lease(s) in dhcp.leases not counted" in facts.notes
+    assert "1 unreadable line(s) in dhcp.leases skipped" in facts.notes
+
+
+def test_dnsmasq_default_lease_file_and_leasefile_ro(tmp_path):
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text("dhcp-range=198.51.100.100,198.51.100.199\n")
+    facts = read(f"dnsmasq:{conf}")
+    assert ranges(facts) == {("198.51.100.100", "198.51.100.199")}
+    assert facts.ranges[0].subnet is None  # no netmask: dnsmasq takes it from the interface
+    assert any("/var/lib/misc/dnsmasq.leases" in note for note in facts.notes)
+    conf.write_text("dhcp-range=198.51.100.100,198.51.100.199\nleasefile-ro\n")
+    assert any("leasefile-ro" in note for note in read(f"dnsmasq:{conf}").notes)
+
+
+def test_dnsmasq_comments_quotes_and_conf_file(tmp_path):
+    (tmp_path / "more.conf").write_text('dhcp-host=02:00:00:00:00:40,"quoted # name",198.51.100.40  # trailing\n')
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text("# a comment\n  \nconf-file=more.conf\ndhcp-range=198.51.100.100,198.51.100.110 # why\n")
+    facts = read(f"dnsmasq:{conf}?leases=")
+    assert ranges(facts) == {("198.51.100.100", "198.51.100.110")}
+    assert facts.reservations[0].hostname == "quoted # name"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("dhcp-range=198.51.100.100\n", "bad dhcp-range=198.51.100.100"),
+    ("dhcp-range=lan\n", "bad dhcp-range=lan"),
+    ("dhcp-range=198.51.100.100,2001:db8::1\n", "different IP versions"),
+    ("conf-dir=/nonexistent-ipaK-dir\n", "cannot read conf-dir /nonexistent-ipaK-dir"),
+    ("conf-file=/nonexistent-ipaK.conf\n", "cannot read dnsmasq config /nonexistent-ipaK.conf"),
+])
+def test_dnsmasq_bad_config_is_one_line_source_error(tmp_path, content, message):
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text(content)
+    with pytest.raises(SourceError) as caught:
+        read(f"dnsmasq:{conf}?leases=")
+    assert message in caught.value.one_line() and f"dnsmasq:{conf}" in caught.value.one_line()
+
+
+def test_file_uri_rejects_unknown_parameters_and_empty_paths():
+    with pytest.raises(SourceError, match="unknown parameter 'lease'"):
+        read(f"dnsmasq:{DNSMASQ}/dnsmasq.conf?lease=x")
+    with pytest.raises(SourceError, match="names no file"):
+        read("dnsmasq:")

@@ -1,0 +1,293 @@
+"""``dnsmasq:PATH``: DHCP ranges and static hosts from dnsmasq.conf (and what it includes), leases from its lease file.
+
+URI forms::
+
+    dnsmasq:/etc/dnsmasq.conf                       lease file from dhcp-leasefile=,
+                                                    else /var/lib/misc/dnsmasq.leases
+    dnsmasq:/etc/dnsmasq.d/02-pihole-dhcp.conf      Pi-hole v5 (its conf names /etc/pihole/dhcp.leases)
+    dnsmasq:/etc/dnsmasq.conf?leases=/tmp/dhcp.leases   e.g. a copy of OpenWrt's lease file
+
+The config is read as dnsmasq reads it (``man dnsmasq``, CONFIG FILE): one long
+option per line, ``#`` comments, quotes; ``conf-file=`` and ``conf-dir=`` are
+followed, ``dhcp-hostsfile=``/``dhcp-hostsdir=`` add ``dhcp-host`` lines. A lease
+line is ``expiry mac ip hostname client-id`` (expiry 0 = infinite, ``*`` = none);
+after a ``duid`` line come DHCPv6 leases, whose second field is an IAID, not a MAC.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+
+from netaddr import IPAddress, IPNetwork, IPRange
+
+from ipaudit.model import DhcpFacts, DhcpRange, Lease, Reservation
+from ipaudit.sources.files import from_epoch, normal_mac, parse_file_uri, read_text, utc_now
+from ipaudit.sources.interface import DhcpSource, SourceError
+
+DEFAULT_LEASE_FILE = "/var/lib/misc/dnsmasq.leases"
+_LEASE_TIME = re.compile(r"^(\d+[smhdw]?|infinite|deprecated)$", re.IGNORECASE)
+_MAC = re.compile(r"^([0-9a-f]{1,2}-)?([0-9a-f*]{1,2}:){5}[0-9a-f*]{1,2}$", re.IGNORECASE)
+_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_MAX_DEPTH = 10
+
+
+# --- the config file -----------------------------------------------------------------------------
+
+def _strip_comment(line: str) -> str:
+    """Cut at a '#' that starts the line or follows whitespace, outside double quotes."""
+    quoted = False
+    for index, char in enumerate(line):
+        if char == '"':
+            quoted = not quoted
+        elif char == "#" and not quoted and (index == 0 or line[index - 1].isspace()):
+            return line[:index]
+    return line
+
+
+def _unquote(value: str) -> str:
+    if '"' not in value:
+        return value
+    escapes = {"\\": "\\", '"': '"', "t": "\t", "n": "\n", "r": "\r", "e": "\x1b", "b": "\b"}
+    out, quoted, i = [], False, 0
+    while i < len(value):
+        char = value[i]
+        if char == '"':
+            quoted = not quoted
+        elif char == "\\" and quoted and i + 1 < len(value):
+            out.append(escapes.get(value[i + 1], value[i + 1]))
+            i += 1
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def parse_options(text: str) -> list[tuple[str, str]]:
+    """(option, value) per line, in order; a bare flag has value ""."""
+    options = []
+    for raw in text.splitlines():
+        line = _strip_comment(raw).strip()
+        if not line:
+            continue
+        name, _, value = line.partition("=")
+        options.append((name.strip().lower().lstrip("-"), _unquote(value.strip())))
+    return options
+
+
+def _near(path: str, including: str) -> str:
+    if os.path.isabs(path):
+        return path
+    beside = os.path.join(os.path.dirname(including), path)
+    return beside if os.path.exists(beside) else path
+
+
+def _conf_dir_files(spec: str, including: str, source: str) -> list[str]:
+    directory, *extensions = [part.strip() for part in spec.split(",")]
+    directory = _near(directory, including)
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as problem:
+        raise SourceError(f"{source}: cannot read conf-dir {directory}: {problem.strerror or problem}") from None
+    wanted = [e[1:] for e in extensions if e.startswith("*")]
+    skipped = [e for e in extensions if e and not e.startswith("*")]
+    files = []
+    for name in names:
+        if name.endswith("~") or name.startswith(".") or (name.startswith("#") and name.endswith("#")):
+            continue
+        if wanted and not any(name.endswith(e) for e in wanted):
+            continue
+        if any(name.endswith(e) for e in skipped):
+            continue
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            files.append(path)
+    return files
+
+
+def load_options(path: str, source: str, depth: int = 0) -> list[tuple[str, str, str]]:
+    """Every option of a config and the files it pulls in, as (option, value, file)."""
+    if depth > _MAX_DEPTH:
+        raise SourceError(f"{source}: conf-file/conf-dir nested deeper than {_MAX_DEPTH} at {path}")
+    collected = []
+    for name, value in parse_options(read_text(path, source, "dnsmasq config")):
+        if name in ("conf-file", "c") and value and value != "-":
+            collected += load_options(_near(value, path), source, depth + 1)
+        elif name in ("conf-dir", "7"):
+            for included in _conf_dir_files(value, path, source):
+                collected += load_options(included, source, depth + 1)
+        elif name in ("dhcp-hostsfile", "dhcp-hostsdir"):
+            target = _near(value, path)
+            files = _conf_dir_files(target, path, source) if os.path.isdir(target) else [target]
+            for hosts_file in files:
+                for line in read_text(hosts_file, source, name).splitlines():
+                    line = _strip_comment(line).strip()
+                    if line:
+                        collected.append(("dhcp-host", line, hosts_file))
+        else:
+            collected.append((name, value, path))
+    return collected
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        IPAddress(text)
+    except Exception:  # noqa: BLE001 - netaddr raises several types
+        return False
+    return ":" in text or bool(_IPV4.match(text))
+
+
+def parse_dhcp_range(value: str, label: str) -> tuple[DhcpRange | None, str | None]:
+    """One ``dhcp-range=`` value as a dynamic range, or a note for static/proxy/constructor ranges."""
+    items = [item.strip() for item in value.split(",")]
+    tags = []
+    while items and not _is_ip(items[0]):
+        tag = items.pop(0)
+        tags.append(tag.split(":", 1)[1] if tag.startswith(("tag:", "set:", "net:")) else tag)
+    if not items:
+        raise ValueError("no start address")
+    name = label + (f" tag {','.join(tags)}" if tags else "")
+    start = IPAddress(items[0])
+    rest = items[1:]
+    end = None
+    if rest and _is_ip(rest[0]):
+        end = IPAddress(rest.pop(0))
+    modes = []
+    while rest and not _is_ip(rest[0]) and not _LEASE_TIME.match(rest[0]):
+        modes.append(rest.pop(0).lower())
+    subnet = None
+    if start.version == 4 and rest and _is_ip(rest[0]):
+        subnet = IPNetwork(f"{start}/{rest.pop(0)}").cidr
+    if "static" in modes:
+        return None, f"{name}: static-only DHCP on {start} (only dhcp-host addresses are handed out)"
+    if "proxy" in modes:
+        return None, f"{name}: proxy DHCP on {start} (hands out no addresses)"
+    if any(mode.startswith("constructor:") for mode in modes) or "ra-only" in modes:
+        return None, f"{name}: IPv6 range {value!r} is built from an interface's prefix; not read"
+    if end is None:
+        raise ValueError("no end address")
+    if start.version != end.version:
+        raise ValueError("start and end are of different IP versions")
+    low, high = sorted((start, end))
+    return DhcpRange(addresses=IPRange(low, high), label=name, subnet=subnet), None
+
+
+def parse_dhcp_host(value: str, source: str) -> Reservation | None:
+    """One ``dhcp-host=`` value as a reservation; None when it pins no IPv4 address."""
+    macs, ip, hostname, ignore = [], None, None, False
+    for item in (part.strip() for part in value.split(",")):
+        lower = item.lower()
+        if not item or lower.startswith(("id:", "set:", "tag:", "net:")) or item.startswith("["):
+            continue
+        if lower == "ignore":
+            ignore = True
+        elif _MAC.match(item):
+            macs.append(item)
+        elif _IPV4.match(item):
+            ip = IPAddress(item)
+        elif _LEASE_TIME.match(item):
+            continue
+        else:
+            hostname = item
+    if ip is None or ignore:
+        return None
+    return Reservation(ip=ip, mac=normal_mac(macs[0]) if macs else None, hostname=hostname, source=source)
+
+
+# --- the lease file ------------------------------------------------------------------------------
+
+def leases_from_dnsmasq(text: str, source: str, now: datetime, file_name: str = "lease file") -> tuple[list[Lease], list[str]]:
+    """Active leases in a dnsmasq lease file, plus notes on expired or unreadable lines."""
+    leases: list[Lease] = []
+    expired = bad = 0
+    ipv6 = False
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields:
+            continue
+        if fields[0] == "duid":
+            ipv6 = True
+            continue
+        if len(fields) < 4:
+            bad += 1
+            continue
+        try:
+            expiry = int(fields[0])
+            ip = IPAddress(fields[2])
+        except Exception:  # noqa: BLE001 - skip the line, as dnsmasq would
+            bad += 1
+            continue
+        expires = None if expiry == 0 else from_epoch(expiry)
+        if expires is not None and expires <= now:
+            expired += 1
+            continue
+        mac = None if ipv6 else normal_mac(fields[1])
+        hostname = None if fields[3] == "*" else fields[3]
+        leases.append(Lease(ip=ip, mac=mac, hostname=hostname, expires=expires, source=source))
+    notes = []
+    if expired:
+        notes.append(f"{expired} expired lease(s) in {file_name} not counted")
+    if bad:
+        notes.append(f"{bad} unreadable line(s) in {file_name} skipped")
+    return sorted(leases, key=lambda lease: (lease.ip.version, lease.ip)), notes
+
+
+def read_dnsmasq_leases(path: str, source: str, now: datetime) -> tuple[list[Lease], list[str]]:
+    return leases_from_dnsmasq(read_text(path, source, "dnsmasq lease file"), source, now, os.path.basename(path))
+
+
+class DnsmasqSource(DhcpSource):
+    """dnsmasq.conf (with conf-file/conf-dir) and dnsmasq's lease file, read from disk."""
+
+    scheme = "dnsmasq"
+    example = "dnsmasq:/etc/dnsmasq.conf?leases=/var/lib/misc/dnsmasq.leases"
+
+    def read(self, now: datetime | None = None) -> DhcpFacts:
+        target = parse_file_uri(self.uri)
+        label = f"dnsmasq {target.path}"
+        ranges: list[DhcpRange] = []
+        reservations: list[Reservation] = []
+        notes: list[str] = []
+        lease_file = None
+        lease_file_ro = False
+        for name, value, where in load_options(target.path, self.uri):
+            if name in ("dhcp-range", "f"):
+                try:
+                    dhcp_range, note = parse_dhcp_range(value, label)
+                except Exception as problem:  # noqa: BLE001 - ValueError and netaddr's errors alike
+                    raise SourceError(f"{self.uri}: bad dhcp-range={value} in {where} ({problem})") from None
+                if dhcp_range:
+                    ranges.append(dhcp_range)
+                if note:
+                    notes.append(note)
+            elif name in ("dhcp-host", "g"):
+                reservation = parse_dhcp_host(value, self.uri)
+                if reservation:
+                    reservations.append(reservation)
+            elif name in ("dhcp-leasefile", "dhcp-lease-file", "l"):
+                lease_file = _near(value, where)
+            elif name == "leasefile-ro":
+                lease_file_ro = True
+            elif name == "read-ethers":
+                notes.append("read-ethers: static hosts in /etc/ethers are not read")
+        if not ranges:
+            notes.append("no dynamic dhcp-range in the config")
+        leases: list[Lease] = []
+        if target.leases is not None:
+            lease_path = target.leases or None
+            if lease_path is None:
+                notes.append("no lease file read (?leases= is empty)")
+        else:
+            lease_path = lease_file or DEFAULT_LEASE_FILE
+            if lease_file_ro and not lease_file:
+                notes.append("leasefile-ro: dnsmasq keeps no lease file; leases unknown")
+                lease_path = None
+            elif not os.path.exists(lease_path):
+                notes.append(f"lease file {lease_path} does not exist: leases unknown (pass ?leases=PATH)")
+                lease_path = None
+        if lease_path:
+            leases, lease_notes = read_dnsmasq_leases(lease_path, self.uri, now or utc_now())
+            notes += lease_notes
+        return DhcpFacts(source=self.uri, ranges=tuple(ranges), leases=tuple(leases),
+                         reservations=tuple(reservations), notes=tuple(notes))
