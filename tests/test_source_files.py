@@ -240,3 +240,71 @@ def test_file_uri_rejects_unknown_parameters_and_empty_paths():
         read(f"dnsmasq:{DNSMASQ}/dnsmasq.conf?lease=x")
     with pytest.raises(SourceError, match="names no file"):
         read("dnsmasq:")
+
+
+# --- ISC dhcpd -----------------------------------------------------------------------------------
+
+DHCPD = FIXTURES / "dhcpd"
+# dhcpd.leases was recorded by record-leases.py at 22:48 UTC that day (1h leases).
+DHCPD_RECORDED = datetime(2026, 11, 26, 22, 50, tzinfo=timezone.utc)
+
+
+def test_dhcpd_ranges_in_subnets_pools_and_shared_networks():
+    facts = read(f"dhcpd:{DHCPD}/dhcpd.conf?leases=")
+    assert ranges(facts) == {("198.51.100.100", "198.51.100.149"), ("198.51.100.160", "198.51.100.169"),
+                             ("203.0.113.10", "203.0.113.20"), ("203.0.113.200", "203.0.113.200")}
+    subnets = {str(IPAddress(r.addresses.first)): r for r in facts.ranges}
+    assert subnets["198.51.100.160"].subnet == IPNetwork("198.51.100.0/24")  # dynamic-bootp
+    assert subnets["203.0.113.10"].subnet == IPNetwork("203.0.113.0/25")  # inside pool { }
+    assert "shared-network lab" in subnets["203.0.113.200"].label
+
+
+def test_dhcpd_fixed_addresses_in_hosts_groups_and_includes():
+    reservations = by_ip(read(f"dhcpd:{DHCPD}/dhcpd.conf?leases=").reservations)
+    assert set(reservations) == {"198.51.100.10", "198.51.100.11", "198.51.100.12", "203.0.113.15"}
+    assert (reservations["198.51.100.10"].hostname, reservations["198.51.100.10"].mac) == ("nas", "02:00:00:00:00:10")
+    assert reservations["198.51.100.12"].hostname == "printer"
+    assert reservations["203.0.113.15"].hostname == "camera"  # from dhcpd-hosts.conf
+
+
+def test_dhcpd_lease_file_last_block_wins_and_binding_state_matters():
+    facts = read(f"dhcpd:{DHCPD}/dhcpd.conf?leases={DHCPD}/dhcpd.leases", now=DHCPD_RECORDED)
+    # .101 was leased, then released: its later "binding state free" block wins.
+    assert [str(lease.ip) for lease in facts.leases] == ["198.51.100.100"]
+    lease = facts.leases[0]
+    assert (lease.mac, lease.hostname) == ("02:00:00:00:01:21", "client-one")
+    assert lease.expires is not None and lease.expires.year == 2026 and lease.expires.hour == 23
+
+
+def test_dhcpd_lease_times_never_epoch_abandoned_and_past_end(tmp_path):
+    leases = tmp_path / "dhcpd.leases"
+    leases.write_text(
+        'lease 198.51.100.120 { binding state active; ends never; hardware ethernet 02:00:00:00:01:20; }\n'
+        'lease 198.51.100.121 { binding state active; ends epoch 1795740000; # Thu Nov 27 00:40:00 2026\n'
+        '  uid "\\001\\002;}#"; }\n'
+        'lease 198.51.100.122 { binding state abandoned; ends 4 2026/11/26 23:00:00; }\n'
+        'lease 198.51.100.123 { binding state active; ends 4 2026/11/26 22:00:00; }\n'
+        'lease 198.51.100.124 { binding state backup; ends never; }\n')
+    facts = read(f"dhcpd:{DHCPD}/dhcpd.conf?leases={leases}", now=DHCPD_RECORDED)
+    found = by_ip(facts.leases)
+    assert set(found) == {"198.51.100.120", "198.51.100.121", "198.51.100.122"}
+    assert found["198.51.100.120"].expires is None
+    assert found["198.51.100.121"].expires == from_epoch(1795740000)
+    assert any("abandoned" in note and "198.51.100.122" in note for note in facts.notes)
+    assert any("1 active lease(s)" in note and "past their end" in note for note in facts.notes)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("subnet 198.51.100.0 netmask 255.255.255.0 {\n range 198.51.100.10 198.51.100.20;\n", "missing '}'"),
+    ("subnet 198.51.100.0 netmask 255.255.255.0 {\n range 198.51.100.10 198.51.100.20\n}\n", "line 2: missing ';'"),
+    ("}\n", "line 1: unexpected '}'"),
+    ("subnet 198.51.100.0 netmask 255.255.255.0 { range 198.51.100.x; }\n", "is not an IPv4 address"),
+    ("subnet 198.51.100.0 { }\n", "expected 'subnet NETWORK netmask MASK'"),
+    ('include "absent-ipaK.conf";\n', "cannot read dhcpd include"),
+])
+def test_dhcpd_bad_config_is_one_line_source_error(tmp_path, content, message):
+    conf = tmp_path / "dhcpd.conf"
+    conf.write_text(content)
+    with pytest.raises(SourceError) as caught:
+        read(f"dhcpd:{conf}?leases=")
+    assert message in caught.value.one_line() and f"dhcpd:{conf}" in caught.value.one_line()
