@@ -1,0 +1,129 @@
+"""check-pool and recommend through the CLI: exit codes, stdout and stderr kept apart."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from netaddr import IPRange, IPSet
+
+from ipaudit.report.interface import OutputFormat
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+BLOG = ["--subnet", "192.168.1.0/24", "--dhcp-range"]
+
+
+def test_blog_before_the_shrink_is_critical_with_shrink_advice(run_cli):
+    result = run_cli("check-pool", "192.168.1.240-245", *BLOG, "192.168.1.2-192.168.1.253", "--format", "json")
+    assert result.exit_code == 2
+    assert result.stderr == ""
+    report = json.loads(result.stdout)
+    assert report["status"] == "critical"
+    overlap = [f for f in report["findings"] if f["code"] == "pool-overlaps-dhcp"]
+    assert overlap and overlap[0]["addresses"] == ["192.168.1.240-192.168.1.245"]
+    assert "192.168.1.240-192.168.1.245" in overlap[0]["message"]
+    shrink = [r for r in report["recommendations"] if r["kind"] == "shrink-dhcp"]
+    assert shrink and shrink[0]["new_dhcp_range"].startswith("192.168.1.2-")
+
+
+def test_blog_after_the_shrink_is_ok(run_cli):
+    result = run_cli("check-pool", "192.168.1.240-245", *BLOG, "192.168.1.2-192.168.1.120", "--format", "json")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["status"] == "ok" and report["findings"] == [] and report["recommendations"] == []
+
+
+def test_manifest_pool_with_address_in_use(run_cli):
+    result = run_cli("check-pool", "--from", str(FIXTURES / "metallb-config.yaml"), *BLOG,
+                     "192.168.1.2-192.168.1.120", "--in-use", "192.168.1.242", "--format", "json")
+    assert result.exit_code == 2
+    (finding,) = [f for f in json.loads(result.stdout)["findings"] if f["code"] == "pool-address-in-use"]
+    assert finding["pool"] == "main-pool" and finding["addresses"] == ["192.168.1.242"]
+
+
+def test_recommend_emit_metallb_is_applyable_yaml(run_cli):
+    result = run_cli("recommend", "--subnet", "192.168.1.0/24", "--gateway", "192.168.1.1",
+                     "--dhcp-range", "192.168.1.2-192.168.1.120", "--size", "6", "--emit", "metallb")
+    assert result.exit_code == 0
+    documents = list(yaml.safe_load_all(result.stdout))
+    assert [d["kind"] for d in documents] == ["IPAddressPool", "L2Advertisement"]
+    (spec,) = documents[0]["spec"]["addresses"]
+    first, last = spec.split("-")
+    block = IPSet(IPRange(first, last))
+    assert block.size == 6 and block.issubset(IPSet(IPRange("192.168.1.121", "192.168.1.254")))
+    assert documents[1]["spec"]["ipAddressPools"] == [documents[0]["metadata"]["name"]]
+    assert "use-block" in result.stderr  # the report moved to stderr
+
+
+def test_recommend_emit_cilium(run_cli):
+    result = run_cli("recommend", "--subnet", "192.168.1.0/24", "--gateway", "192.168.1.1",
+                     "--dhcp-range", "192.168.1.2-192.168.1.120", "--size", "8", "--emit", "cilium")
+    (document,) = list(yaml.safe_load_all(result.stdout))
+    assert document["kind"] == "CiliumLoadBalancerIPPool"
+    assert document["spec"]["blocks"] == [{"cidr": "192.168.1.240/29"}]
+
+
+def test_check_pool_emit_rewrites_shorthand_and_moves_bad_pool(run_cli):
+    result = run_cli("check-pool", "192.168.1.240-245", "192.168.1.100-105", *BLOG, "192.168.1.2-192.168.1.120",
+                     "--emit", "metallb")
+    assert result.exit_code == 2
+    documents = list(yaml.safe_load_all(result.stdout))
+    addresses = [d["spec"]["addresses"] for d in documents if d["kind"] == "IPAddressPool"]
+    assert addresses[0] == ["192.168.1.240-192.168.1.245"]
+    moved = IPSet(IPRange(*addresses[1][0].split("-")))
+    assert moved.isdisjoint(IPSet(IPRange("192.168.1.2", "192.168.1.120")))
+    assert moved.isdisjoint(IPSet(IPRange("192.168.1.240", "192.168.1.245")))
+
+
+def test_stdin_manifest_and_stderr_info_for_other_kinds(run_cli):
+    text = (FIXTURES / "metallb-config.yaml").read_text() + "---\nkind: Service\nmetadata: {name: web}\n"
+    result = run_cli("check-pool", "--from", "-", *BLOG, "192.168.1.2-192.168.1.120", input=text)
+    assert result.exit_code == 0
+    assert "main-pool" in result.stdout
+    assert "ignored Service web" in result.stderr
+
+
+@pytest.mark.parametrize("output_format", [f.value for f in OutputFormat])
+def test_every_format_renders(run_cli, output_format):
+    result = run_cli("check-pool", "--from", str(FIXTURES / "kubectl-list.yaml"), *BLOG, "192.168.1.2-192.168.1.120",
+                     "--format", output_format)
+    assert result.exit_code == 2
+    assert "pool-includes-broadcast-address" in result.stdout and "dmz" in result.stdout
+
+
+def test_output_file_and_quiet(run_cli, tmp_path):
+    target = tmp_path / "report.json"
+    result = run_cli("check-pool", "192.168.1.240-245", *BLOG, "192.168.1.2-192.168.1.120", "--format", "json",
+                     "--output", str(target))
+    assert result.exit_code == 0 and result.stdout == ""
+    assert json.loads(target.read_text())["status"] == "ok"
+    quiet = run_cli("check-pool", "192.168.1.240-245", *BLOG, "192.168.1.2-192.168.1.120", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+
+
+def test_inventory_feeds_in_use_and_offers(run_cli, tmp_path):
+    inventory = {"version": 1, "hosts": [{"ip": "192.168.1.241", "macs": ["02:00:00:00:00:01"], "vendor": None}],
+                 "dhcp_servers": [{"server_id": "192.168.1.1", "mac": "02:00:00:00:00:fe", "offered_ip": "192.168.1.77",
+                                   "subnet_mask": "255.255.255.0", "router": "192.168.1.1", "dns": [],
+                                   "lease_time": 3600, "relay": None}]}
+    path = tmp_path / "scan.json"
+    path.write_text(json.dumps(inventory))
+    result = run_cli("check-pool", "192.168.1.240-245", "--inventory", str(path), "--format", "json")
+    report = json.loads(result.stdout)
+    codes = {f["code"] for f in report["findings"]}
+    assert {"pool-address-in-use", "dhcp-range-unknown"} <= codes
+    assert report["subnet"] == "192.168.1.0/24" and report["gateway"] == "192.168.1.1"
+    assert result.exit_code == 2
+
+
+def test_real_entry_point_and_module_run():
+    for command in (["ipaudit"], [sys.executable, "-m", "ipaudit"]):
+        done = subprocess.run(command + ["check-pool", "192.168.1.250-240"], capture_output=True, text=True)
+        assert done.returncode == 3
+        assert done.stdout == ""
+        assert done.stderr.count("\n") == 1 and "reversed range" in done.stderr
+        assert "Traceback" not in done.stderr
