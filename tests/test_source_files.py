@@ -308,3 +308,67 @@ def test_dhcpd_bad_config_is_one_line_source_error(tmp_path, content, message):
     with pytest.raises(SourceError) as caught:
         read(f"dhcpd:{conf}?leases=")
     assert message in caught.value.one_line() and f"dhcpd:{conf}" in caught.value.one_line()
+
+
+# --- OpenWrt UCI ---------------------------------------------------------------------------------
+
+OPENWRT = FIXTURES / "openwrt"
+
+
+def test_openwrt_start_limit_on_the_lan_address_as_dnsmasq_init_computes_it():
+    facts = read(f"openwrt:{OPENWRT}", now=DNSMASQ_RECORDED)
+    assert ranges(facts) == {
+        ("198.51.100.100", "198.51.100.249"),  # defaults written out: start 100, limit 150 on /24
+        ("203.0.113.72", "203.0.113.126"),  # start 200 wraps into the /25 (200 & 127), the end is capped
+    }
+    lan = [r for r in facts.ranges if r.subnet == IPNetwork("198.51.100.0/24")][0]
+    assert lan.label.endswith(" lan")
+    assert any("dynamicdhcp 0" in note and "iot" in note for note in facts.notes)  # static-only section
+    # wan has "ignore 1" and proto dhcp: no range and no complaint.
+    assert not any("wan" in note for note in facts.notes)
+
+
+def test_openwrt_static_leases_and_lease_file_under_the_copied_root():
+    facts = read(f"openwrt:{OPENWRT}", now=DNSMASQ_RECORDED)
+    reservations = by_ip(facts.reservations)
+    assert set(reservations) == {"198.51.100.10", "198.51.100.20"}  # ip 'ignore' is skipped
+    assert (reservations["198.51.100.20"].hostname, reservations["198.51.100.20"].mac) == ("laptop", "02:00:00:00:00:20")
+    assert set(by_ip(facts.leases)) == {"198.51.100.10", "198.51.100.194", "198.51.100.196"}
+
+
+def test_openwrt_config_dir_dhcp_file_and_explicit_leases():
+    config = OPENWRT / "etc" / "config"
+    by_dir = read(f"openwrt:{config}?leases={OPENWRT}/tmp/dhcp.leases", now=DNSMASQ_RECORDED)
+    by_file = read(f"openwrt:{config}/dhcp?leases=", now=DNSMASQ_RECORDED)
+    assert ranges(by_dir) == ranges(by_file)
+    assert len(by_dir.leases) == 3 and by_file.leases == ()
+
+
+def test_openwrt_defaults_cidr_ipaddr_and_dhcp_netmask_override(tmp_path):
+    (tmp_path / "network").write_text("config interface 'lan'\n\toption proto 'static'\n\toption ipaddr '192.0.2.1/24'\n")
+    (tmp_path / "dhcp").write_text("config dhcp 'lan'\n\toption interface 'lan'\n")
+    assert ranges(read(f"openwrt:{tmp_path}?leases=")) == {("192.0.2.100", "192.0.2.249")}
+    (tmp_path / "dhcp").write_text("config dhcp 'lan'\n\toption interface 'lan'\n\toption start '10'\n"
+                                   "\toption limit '500'\n\toption netmask '255.255.255.192'\n")
+    assert ranges(read(f"openwrt:{tmp_path}?leases=")) == {("192.0.2.10", "192.0.2.62")}
+
+
+@pytest.mark.parametrize("dhcp, network, message", [
+    ("config dhcp 'lan'\n\toption interface 'lan\n", "", "unbalanced quotes"),
+    ("\toption start '100'\n", "", "before any 'config' section"),
+    ("config dhcp 'lan'\n\toption interface 'lan'\n\toption start 'x'\n",
+     "config interface 'lan'\n\toption proto 'static'\n\toption ipaddr '192.0.2.1'\n", "bad start/limit/netmask"),
+    ("config dhcp 'lan'\n\tfrobnicate 1\n", "", "not UCI syntax"),
+])
+def test_openwrt_bad_files_are_one_line_source_errors(tmp_path, dhcp, network, message):
+    (tmp_path / "dhcp").write_text(dhcp)
+    (tmp_path / "network").write_text(network)
+    with pytest.raises(SourceError) as caught:
+        read(f"openwrt:{tmp_path}?leases=")
+    assert message in caught.value.one_line()
+
+
+def test_openwrt_missing_network_file(tmp_path):
+    (tmp_path / "dhcp").write_text("config dhcp 'lan'\n")
+    with pytest.raises(SourceError, match="cannot read UCI network file"):
+        read(f"openwrt:{tmp_path}/dhcp")
