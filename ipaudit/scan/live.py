@@ -1,0 +1,132 @@
+"""Looking at the live LAN: a whole-subnet scan (``ipaudit scan``) and a pool probe
+(``ipaudit check-pool -i``), each an ARP sweep with DHCP discovery running beside it.
+
+DHCP discovery spends most of its window waiting (dnsmasq answers after ~3 s), so
+it runs in a background thread while the sweep sends: a scan takes about
+max(sweep, window), not their sum.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from netaddr import IPNetwork, IPSet
+
+from ipaudit.errors import IpauditError
+from ipaudit.model import DhcpServer, Finding, Inventory
+from ipaudit.scan.arp import DEFAULT_RATE, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ArpSweep, sweep
+from ipaudit.scan.arp_findings import arp_findings, hosts_from_observations
+from ipaudit.scan.interfaces import interface_info
+
+DEFAULT_DHCP_TIMEOUT = 6.0
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """How hard to ask: packets per second, extra rounds for the silent, wait for late replies."""
+
+    rate: float = DEFAULT_RATE
+    retries: int = DEFAULT_RETRIES
+    timeout: float = DEFAULT_TIMEOUT
+
+
+@dataclass(frozen=True)
+class DhcpSettings:
+    timeout: float = DEFAULT_DHCP_TIMEOUT
+    client_mac: str | None = None
+    allowed: tuple[str, ...] | None = None  # None: no allow list, nobody is "unauthorized"
+
+
+@dataclass(frozen=True)
+class LanScan:
+    """The inventory, plus the raw sweep (RTTs, counts) for the human report."""
+
+    inventory: Inventory
+    sweep: ArpSweep | None = None
+
+
+class _DhcpInBackground(threading.Thread):
+    def __init__(self, interface: str, settings: DhcpSettings):
+        super().__init__(name="dhcp-discovery", daemon=True)
+        self.interface, self.settings = interface, settings
+        self.stop = threading.Event()
+        self.servers: list[DhcpServer] = []
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        from ipaudit.scan.dhcp import discover
+
+        try:
+            self.servers = discover(self.interface, self.settings.timeout, self.settings.client_mac, stop=self.stop)
+        except BaseException as problem:  # noqa: BLE001 - re-raised in the calling thread
+            self.failure = problem
+
+    def finish(self) -> list[DhcpServer]:
+        # Short joins so Ctrl-C reaches the main thread while we wait for the window to end.
+        while self.is_alive():
+            self.join(0.1)
+        if self.failure is not None:
+            raise self.failure
+        return self.servers
+
+
+def _dhcp_findings(servers: list[DhcpServer], allowed: tuple[str, ...] | None) -> list[Finding]:
+    from ipaudit.scan.dhcp_findings import dhcp_findings
+
+    return dhcp_findings(servers, allowed)
+
+
+def _look(interface: str, subnet: IPNetwork, targets: Iterable[int] | None, arp: SweepSettings | None,
+          dhcp: DhcpSettings | None, progress: Callable | None) -> LanScan:
+    if arp is None and dhcp is None:
+        raise IpauditError("nothing to do: both the ARP sweep and DHCP discovery are switched off")
+    own = interface_info(interface)  # fails early, with the list of interfaces, before any thread
+    background = _DhcpInBackground(interface, dhcp) if dhcp is not None else None
+    if background is not None:
+        background.start()
+    try:
+        result = None
+        if arp is not None:
+            result = sweep(interface, subnet, rate=arp.rate, retries=arp.retries, timeout=arp.timeout,
+                           targets=targets, progress=progress)
+        servers = background.finish() if background is not None else []
+    except BaseException:
+        if background is not None:
+            background.stop.set()
+            background.join()
+        raise
+    observations = result.observations() if result is not None else ()
+    findings = arp_findings(observations, own_ip=str(own.ip), own_mac=own.mac, interface=interface)
+    if dhcp is not None:
+        findings += _dhcp_findings(servers, dhcp.allowed)
+    inventory = Inventory(hosts=hosts_from_observations(o for o in observations if o.ip != str(own.ip)),
+                          dhcp_servers=tuple(servers), interface=interface, subnet=subnet,
+                          findings=tuple(findings))
+    return LanScan(inventory=inventory, sweep=result)
+
+
+def scan_lan(interface: str, subnet: IPNetwork | None = None, arp: SweepSettings | None = SweepSettings(),
+             dhcp: DhcpSettings | None = DhcpSettings(), progress: Callable | None = None) -> LanScan:
+    """ARP-sweep ``subnet`` (default: the interface's) and run DHCP discovery beside it.
+
+    ``arp=None`` or ``dhcp=None`` leaves that half out.
+    """
+    network = subnet if subnet is not None else interface_info(interface).subnet
+    return _look(interface, network, None, arp, dhcp, progress)
+
+
+def probe_pool(interface: str, pool: IPSet, dhcp_timeout: float = DEFAULT_DHCP_TIMEOUT,
+               rate: float = DEFAULT_RATE, retries: int = DEFAULT_RETRIES,
+               timeout: float = DEFAULT_TIMEOUT) -> Inventory:
+    """ARP-probe every address of ``pool`` and run DHCP discovery beside it.
+
+    The inventory's hosts are whoever answered inside the pool; its DHCP servers
+    carry the offered address and mask, so the planner sees offers landing in the
+    pool and the subnet even when the DHCP range is unknown.
+    """
+    targets = [int(ip) for cidr in pool.iter_cidrs() for ip in cidr]
+    subnet = interface_info(interface).subnet
+    return _look(interface, subnet, targets, SweepSettings(rate, retries, timeout),
+                 DhcpSettings(timeout=dhcp_timeout), None).inventory

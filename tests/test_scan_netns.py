@@ -1,0 +1,165 @@
+"""``ipaudit scan`` and the ARP sweep on a real namespace LAN, checked against ground truth.
+
+The LAN (198.51.100.0/24): a router at .1 running dnsmasq, five hosts at .10-.14,
+two hosts sharing .20 (a duplicate), 40 addresses .100-.139 spread over four
+namespaces, and the scanner at .250 where ipaudit runs as a subprocess. A second,
+tiny LAN has a twin of the scanner's address for the self-conflict.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from netaddr import IPAddress
+
+from ipaudit.inventory import inventory_from_dict
+from ipaudit.lab import Lab
+
+pytestmark = pytest.mark.netns
+
+FAST = ["--rate", "5000", "--timeout", "0.3"]
+SINGLES = [f"198.51.100.{n}" for n in range(10, 15)]
+SPREAD = [f"198.51.100.{n}" for n in range(100, 140)]
+
+
+def ipaudit(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ipaudit", *args]
+
+
+@pytest.fixture(scope="module")
+def lan():
+    with Lab(prefix="ipaL") as lab:
+        router = lab.add_host("router", "198.51.100.1/24")
+        lab.add_hosts([(f"h{n}", f"{ip}/24", None, ()) for n, ip in enumerate(SINGLES)])
+        dup_a, dup_b = lab.add_hosts([("dupa", "198.51.100.20/24", None, ()), ("dupb", "198.51.100.20/24", None, ())])
+        many = lab.add_hosts([(f"many{n}", "", None, ()) for n in range(4)])
+        for n, host in enumerate(many):
+            lab.add_addresses(host, [f"{ip}/24" for ip in SPREAD[n::4]])
+        scanner = lab.add_host("scanner", "198.51.100.250/24")
+        dnsmasq = lab.start_dnsmasq(router, "198.51.100.150,198.51.100.199", router="198.51.100.1")
+        truth = {"198.51.100.1": router.mac, "198.51.100.20": {dup_a.mac, dup_b.mac}}
+        truth.update({ip: lab.hosts[f"h{n}"].mac for n, ip in enumerate(SINGLES)})
+        truth.update({ip: many[n % 4].mac for n, ip in enumerate(SPREAD)})
+        yield lab, scanner, truth, dnsmasq
+
+
+def scan_json(lab, host, *args):
+    done = lab.run(host, ipaudit("scan", "-i", "eth0", "--format", "json", *args), check=False)
+    return done, json.loads(done.stdout) if done.stdout.strip() else None
+
+
+def test_sweep_finds_every_live_host_and_the_duplicate_and_nothing_else(lan):
+    lab, scanner, truth, _ = lan
+    done, document = scan_json(lab, scanner, "--no-dhcp", *FAST)
+    assert done.returncode == 2, done.stderr
+    inventory = inventory_from_dict(document)
+    found = {str(h.ip): set(h.macs) for h in inventory.hosts}
+    assert set(found) == set(truth)
+    assert found["198.51.100.20"] == truth["198.51.100.20"]
+    assert all(found[ip] == {mac} for ip, mac in truth.items() if ip != "198.51.100.20")
+    assert [(f.code, f.addresses) for f in inventory.findings] == [("duplicate-ip", ("198.51.100.20",))]
+    assert str(inventory.subnet) == "198.51.100.0/24" and inventory.interface == "eth0"
+    assert "swept 198.51.100.0/24" in done.stderr
+
+
+def test_clean_part_of_the_lan_exits_zero(lan):
+    lab, scanner, _, _ = lan
+    done, document = scan_json(lab, scanner, "--no-dhcp", "--subnet", "198.51.100.0/28", *FAST)
+    assert done.returncode == 0, done.stderr
+    assert [h["ip"] for h in document["hosts"]] == ["198.51.100.1", *SINGLES]
+    assert document["findings"] == []
+
+
+def test_full_scan_runs_dhcp_beside_the_sweep_and_reports_the_server(lan):
+    lab, scanner, truth, dnsmasq = lan
+    started = time.monotonic()
+    done = lab.run(scanner, ipaudit("scan", "-i", "eth0", "--dhcp-timeout", "4", "--allowed-dhcp", "198.51.100.1"),
+                   check=False)
+    wall = time.monotonic() - started
+    assert done.returncode == 2, done.stderr  # the duplicate
+    assert "duplicate-ip" in done.stdout and "unauthorized-dhcp-server" not in done.stdout
+    server_rows = [line for line in done.stdout.splitlines() if line.startswith("198.51.100.1 ")
+                   and "198.51.100.0/24" in line]
+    assert len(server_rows) == 1 and truth["198.51.100.1"] in server_rows[0]
+    # Default pace on a /24 sweeps for about 1.6 s; the DHCP window is 4 s: concurrent means ~4.x s.
+    assert wall < 5.8, f"scan took {wall:.1f} s: DHCP and the sweep did not overlap"
+    assert dnsmasq.leases() == []  # discovery never requests, so no lease was granted
+
+
+def test_probe_pool_sees_the_duplicate_inside_the_pool_and_the_dhcp_offer(lan):
+    lab, scanner, truth, _ = lan
+    snippet = ("import json; from netaddr import IPSet, IPRange; from ipaudit.scan.live import probe_pool; "
+               "from ipaudit.inventory import inventory_to_dict; "
+               "print(json.dumps(inventory_to_dict(probe_pool('eth0', IPSet(IPRange('198.51.100.18', "
+               "'198.51.100.22')), dhcp_timeout=4, rate=2000))))")
+    inventory = inventory_from_dict(json.loads(lab.run(scanner, [sys.executable, "-c", snippet]).stdout))
+    assert [(str(h.ip), set(h.macs)) for h in inventory.hosts] == [("198.51.100.20", truth["198.51.100.20"])]
+    assert [f.code for f in inventory.findings] == ["duplicate-ip"]
+    assert [str(s.server_id) for s in inventory.dhcp_servers] == ["198.51.100.1"]
+    assert IPAddress("198.51.100.150") <= inventory.dhcp_servers[0].offered_ip <= IPAddress("198.51.100.199")
+
+
+def test_missing_interface_is_exit_3_with_one_line_naming_the_real_ones(lan):
+    lab, scanner, _, _ = lan
+    done = lab.run(scanner, ipaudit("scan", "-i", "eth9", "--no-dhcp"), check=False)
+    assert done.returncode == 3 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "ipaudit: error: no interface named 'eth9': interfaces here: eth0 (up, 198.51.100.250/24)"]
+
+
+def test_down_interface_and_too_wide_subnet_are_exit_3(lan):
+    lab, scanner, _, _ = lan
+    wide = lab.run(scanner, ipaudit("scan", "-i", "eth0", "--subnet", "198.18.0.0/15"), check=False)
+    assert wide.returncode == 3 and "wider than /16" in wide.stderr and "--force" in wide.stderr
+    down = lab.run(scanner, ipaudit("scan", "-i", "lo", "--no-dhcp"), check=False)
+    # lo in a fresh namespace is up with 127.0.0.1/8: refused as too wide, without sending.
+    assert down.returncode == 3 and "127.0.0.0/8" in down.stderr and len(down.stderr.splitlines()) == 1
+
+
+def _unprivileged(argv: list[str]) -> list[str]:
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if subprocess.run([*nobody, sys.executable, "-c", "import ipaudit.cli.main"], capture_output=True).returncode == 0:
+        return [*nobody, *argv]
+    # The interpreter lives where nobody cannot read it (e.g. under /root): stay root but
+    # without CAP_NET_RAW, which is exactly the privilege a raw socket checks.
+    return ["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", *argv]
+
+
+def test_without_raw_socket_privilege_exit_3_with_the_hint(lan):
+    lab, scanner, _, _ = lan
+    done = lab.run(scanner, _unprivileged(ipaudit("scan", "-i", "eth0", "--no-dhcp")), check=False)
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "ipaudit: error: raw sockets need root or CAP_NET_RAW: run with sudo, or setcap cap_net_raw+ep "
+        "on the interpreter"]
+
+
+def test_ctrl_c_ends_cleanly(lan):
+    lab, scanner, _, _ = lan
+    process = lab.spawn(scanner, ipaudit("scan", "-i", "eth0", "--rate", "50"),
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    # `ip netns exec` execs ipaudit in place, so this PID is ipaudit itself.
+    os.kill(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=10)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "ipaudit: interrupted" and "Traceback" not in stderr
+
+
+def test_someone_else_holding_our_address_is_a_self_conflict():
+    with Lab(prefix="ipaL") as lab:
+        twin = lab.add_host("twin", "198.51.100.250/24")
+        lab.add_host("other", "198.51.100.7/24")
+        scanner = lab.add_host("scanner", "198.51.100.250/24")
+        done, document = scan_json(lab, scanner, "--no-dhcp", "--subnet", "198.51.100.0/28", *FAST)
+    assert done.returncode == 2, done.stderr
+    codes = [(f["code"], f["severity"], f["addresses"]) for f in document["findings"]]
+    assert codes == [("ip-conflict-with-self", "critical", ["198.51.100.250"])]
+    assert twin.mac in document["findings"][0]["message"]
+    assert [h["ip"] for h in document["hosts"]] == ["198.51.100.7"]
