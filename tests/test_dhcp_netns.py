@@ -113,7 +113,8 @@ def test_missing_interface_and_no_privileges_are_one_line_errors(lan):
     snippet = ("import sys\nfrom ipaudit.scan.dhcp import discover\n"
                "try:\n    discover(sys.argv[1], 1)\nexcept Exception as e:\n    print(type(e).__name__, e.one_line())")
     missing = lab.run(scanner, [sys.executable, "-c", snippet, "nope0"])
-    assert missing.stdout.strip() == "RawSocketError no interface named 'nope0': interfaces here: eth0"
+    assert missing.stdout.strip() == ("RawSocketError no interface named 'nope0': "
+                                      "interfaces here: eth0 (up, 198.51.100.250/24)")
     # Root without CAP_NET_RAW is what an unprivileged user looks like to the kernel.
     nobody = subprocess.run(lab.command(scanner, ["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw",
                                                   sys.executable, "-c", snippet, "eth0"]),

@@ -14,6 +14,7 @@ import socket
 import struct
 
 from ipaudit.errors import IpauditError
+from ipaudit.scan.interfaces import describe_interfaces
 
 ETH_P_ALL = 0x0003
 SO_ATTACH_FILTER = 26
@@ -50,11 +51,6 @@ class RawSocketError(IpauditError):
     """The raw socket could not be opened: privileges, or the interface."""
 
 
-def existing_interfaces() -> str:
-    names = sorted(name for _, name in socket.if_nameindex() if name != "lo")
-    return ", ".join(names) or "none"
-
-
 def _attach_filter(sock: socket.socket, program) -> None:
     code = b"".join(struct.pack("HBBI", op, jt, jf, k) for op, jt, jf, k in program)
     buffer = ctypes.create_string_buffer(code, len(code))
@@ -85,11 +81,11 @@ def open_raw_socket(interface: str, program) -> socket.socket:
         except OSError as problem:
             if problem.errno in (errno.ENODEV, errno.ENXIO, errno.EINVAL) or isinstance(problem, UnicodeError):
                 raise RawSocketError(f"no interface named {interface!r}",
-                                     f"interfaces here: {existing_interfaces()}") from None
+                                     f"interfaces here: {describe_interfaces()}") from None
             raise RawSocketError(f"cannot listen on {interface}: {problem.strerror or problem}") from None
         if not interface_is_up(sock, interface):
             raise RawSocketError(f"interface {interface} is down",
-                                 f"bring it up (ip link set {interface} up) or pick another: {existing_interfaces()}")
+                                 f"bring it up (ip link set {interface} up) or pick another: {describe_interfaces()}")
     except BaseException:
         sock.close()
         raise
