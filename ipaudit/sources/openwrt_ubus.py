@@ -1,0 +1,231 @@
+"""OpenWrt over HTTP: ubus JSON-RPC at ``/ubus`` (rpcd behind uhttpd), the way LuCI itself reads it.
+
+``openwrt+https://ROUTER`` logs in with ``session login``, reads ``uci get`` for
+the ``dhcp`` and ``network`` configs, works the range out of ``start``/``limit``
+and the interface address exactly as OpenWrt's dnsmasq init script does, and reads
+active leases with ``luci-rpc getDHCPLeases`` (rpcd-mod-luci). ``config host``
+sections are the static leases. A URI path overrides ``/ubus``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netaddr import IPAddress, IPNetwork, IPRange
+
+from ipaudit.model import DhcpFacts
+from ipaudit.sources.api_records import FactsBuilder, after, parse_subnet
+from ipaudit.sources.credentials import credentials_for
+from ipaudit.sources.http import HttpClient
+from ipaudit.sources.interface import DhcpSource
+
+NO_SESSION = "0" * 32
+# ubus status codes (libubus UBUS_STATUS_*) that a call can return in result[0].
+UBUS_PERMISSION_DENIED = 6
+UBUS_NOT_FOUND = 4
+# uhttpd's JSON-RPC error codes.
+RPC_OBJECT_NOT_FOUND = -32000
+RPC_ACCESS_DENIED = -32002
+
+
+def dhcp_pool(interface_ip: IPAddress, netmask_bits: int, start: int, limit: int) -> IPRange | None:
+    """The pool ``start``/``limit`` give on a subnet, as dnsmasq.init + ipcalc.sh compute it.
+
+    ``start`` is an offset inside the subnet (host bits only), at least network+1;
+    the pool holds ``limit`` addresses and stops at broadcast-1.
+    """
+    network = IPNetwork(f"{interface_ip}/{netmask_bits}")
+    host_mask = int(network.hostmask)
+    first = max(network.first | (start & host_mask), network.first + 1)
+    last = min(first + max(limit - 1, 0), network.last - 1)
+    if last < first:
+        return None
+    return IPRange(first, last)
+
+
+def _option_list(value: Any) -> list[str]:
+    """UCI options are strings (maybe space-separated) or lists of strings."""
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    if isinstance(value, str):
+        return value.split()
+    return []
+
+
+def _int_option(value: Any, default: int) -> int | None:
+    if value in (None, ""):
+        return default
+    try:
+        return int(str(value).strip(), 0)
+    except ValueError:
+        return None
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "yes", "on", "true", "enabled")
+
+
+def _sections(values: dict, section_type: str) -> list[tuple[str, dict]]:
+    found = [(name, body) for name, body in values.items()
+             if isinstance(body, dict) and body.get(".type") == section_type]
+    return sorted(found, key=lambda item: item[1].get(".index", 0))
+
+
+def _interface_subnet(network_values: dict, interface: str, netmask_override: Any) -> tuple[IPAddress, int] | str:
+    """The interface's own address and prefix length, or a note saying why there is none."""
+    body = network_values.get(interface)
+    if not isinstance(body, dict) or body.get(".type") != "interface":
+        return f"no 'config interface {interface}' in /etc/config/network"
+    if body.get("proto", "static") != "static":
+        return f"interface {interface} is not static (proto {body.get('proto')}); OpenWrt serves no DHCP range on it"
+    for candidate in _option_list(body.get("ipaddr")):
+        subnet = parse_subnet(candidate, netmask_override or body.get("netmask"))
+        if subnet is not None and subnet.version == 4:
+            address = IPAddress(candidate.split("/")[0])
+            return address, subnet.prefixlen
+    return f"interface {interface} has no IPv4 address with a netmask"
+
+
+def ranges_from_uci(dhcp_values: dict, network_values: dict, facts: FactsBuilder) -> None:
+    """Add one range per enabled ``config dhcp`` section (pure: the two ``uci get`` answers in)."""
+    for name, section in _sections(dhcp_values, "dhcp"):
+        interface = section.get("interface")
+        label = f"openwrt dhcp.{name}"
+        if not isinstance(interface, str) or not interface:
+            continue
+        if _truthy(section.get("ignore", "0")) or str(section.get("dhcpv4", "")).lower() == "disabled":
+            facts.note(f"{label}: DHCP is switched off on {interface} (ignore)")
+            continue
+        if str(section.get("dynamicdhcp", "1")).strip() in ("0", "false", "off", "no"):
+            facts.note(f"{label}: dynamicdhcp 0, only static leases are served on {interface}")
+            continue
+        where = _interface_subnet(network_values, interface, section.get("netmask"))
+        if isinstance(where, str):
+            facts.note(f"{label}: {where}")
+            continue
+        address, prefix = where
+        start, limit = _int_option(section.get("start"), 100), _int_option(section.get("limit"), 150)
+        if start is None or limit is None:
+            facts.note(f"{label}: start/limit are not numbers ({section.get('start')!r}, {section.get('limit')!r})")
+            continue
+        pool = dhcp_pool(address, prefix, start, limit)
+        if pool is None:
+            facts.note(f"{label}: start {start} / limit {limit} leave no addresses on {address}/{prefix}")
+            continue
+        facts.add_range(str(IPAddress(pool.first)), str(IPAddress(pool.last)), f"{label} ({interface})",
+                        subnet=IPNetwork(f"{address}/{prefix}").cidr)
+
+
+def reservations_from_uci(dhcp_values: dict, facts: FactsBuilder) -> None:
+    for _, host in _sections(dhcp_values, "host"):
+        ip = host.get("ip")
+        if not isinstance(ip, str) or ip.strip() in ("", "ignore"):
+            continue
+        macs = _option_list(host.get("mac"))
+        facts.add_reservation(ip, macs[0] if macs else None, host.get("name"), what="static lease (config host)")
+
+
+def leases_from_luci(answer: Any, facts: FactsBuilder) -> None:
+    for lease in answer.get("dhcp_leases", []) if isinstance(answer, dict) else []:
+        if not isinstance(lease, dict):
+            continue
+        # luci-rpc reports seconds left; ``false`` means an infinite lease.
+        remaining = lease.get("expires")
+        expires = after(remaining) if isinstance(remaining, int) and not isinstance(remaining, bool) else None
+        facts.add_lease(lease.get("ipaddr"), lease.get("macaddr"), lease.get("hostname"), expires)
+
+
+class OpenWrtUbusSource(DhcpSource):
+    scheme = "openwrt+https"
+    example = "openwrt+https://192.168.1.1"
+
+    def read(self) -> DhcpFacts:
+        credentials = credentials_for(self.uri)
+        credentials.require("password", source=self.uri)
+        username = credentials.username or "root"
+        with HttpClient(self.uri, self.options, auth_hint=credentials.auth_hint("password")) as client:
+            facts = FactsBuilder(client.source)
+            endpoint = client.address.path or "ubus"
+            session = _UbusSession(client, endpoint)
+            session.login(username, credentials.password)
+            try:
+                dhcp = session.call("uci", "get", {"config": "dhcp"})
+                network = session.call("uci", "get", {"config": "network"})
+                dhcp_values = client.require_dict(dhcp, "values", where="uci get dhcp")
+                network_values = client.require_dict(network, "values", where="uci get network")
+                ranges_from_uci(dhcp_values, network_values, facts)
+                reservations_from_uci(dhcp_values, facts)
+                leases = session.call("luci-rpc", "getDHCPLeases", {"family": 4}, optional=True)
+                if leases is None:
+                    facts.note("luci-rpc getDHCPLeases is not available (install rpcd-mod-luci, or grant the "
+                               "user luci-mod-status-index-dhcp): active leases unknown")
+                else:
+                    client.require_list(leases, "dhcp_leases", where="luci-rpc getDHCPLeases")
+                    leases_from_luci(leases, facts)
+            finally:
+                session.logout()
+        return facts.facts()
+
+
+class _UbusSession:
+    """ubus ``call`` over uhttpd's JSON-RPC; result ``[status, data]``, errors as SourceErrors."""
+
+    def __init__(self, client: HttpClient, endpoint: str):
+        self.client = client
+        self.endpoint = endpoint
+        self.sid = NO_SESSION
+        self._id = 0
+
+    def _post(self, obj: str, method: str, args: dict) -> Any:
+        self._id += 1
+        body = {"jsonrpc": "2.0", "id": self._id, "method": "call", "params": [self.sid, obj, method, args]}
+        return self.client.post(self.endpoint, body)
+
+    def login(self, username: str, password) -> None:
+        answer = self._post("session", "login", {"username": username, "password": password.reveal()})
+        status, data = self._unpack(answer, "session login")
+        if status == UBUS_PERMISSION_DENIED:
+            raise self.client.error(f"authentication failed (ubus session login as {username!r} was refused)",
+                                    hint=self.client.auth_hint)
+        if status != 0:
+            raise self.client.error(f"ubus session login failed with status {status}")
+        self.sid = self.client.require(data, "ubus_rpc_session", where="session login")
+        self.client.keep_secret(self.sid)
+
+    def call(self, obj: str, method: str, args: dict, optional: bool = False) -> Any:
+        where = f"ubus call {obj} {method}"
+        answer = self._post(obj, method, args)
+        error = answer.get("error") if isinstance(answer, dict) else None
+        if isinstance(error, dict):
+            code = error.get("code")
+            if optional and code in (RPC_OBJECT_NOT_FOUND, RPC_ACCESS_DENIED, -32601):
+                return None
+            if code == RPC_ACCESS_DENIED:
+                raise self.client.error(f"{where}: access denied",
+                                        hint="the user's rpcd ACL must allow reading uci dhcp and network")
+            raise self.client.error(f"{where} failed: {error.get('message', 'error')} ({code})")
+        status, data = self._unpack(answer, where)
+        if status != 0:
+            if optional and status in (UBUS_PERMISSION_DENIED, UBUS_NOT_FOUND):
+                return None
+            raise self.client.error(f"{where} returned ubus status {status}"
+                                    + (" (permission denied)" if status == UBUS_PERMISSION_DENIED else ""))
+        return data if data is not None else {}
+
+    def _unpack(self, answer: Any, where: str) -> tuple[int, Any]:
+        result = self.client.require_list(answer, "result", where=where) if not (
+            isinstance(answer, dict) and isinstance(answer.get("error"), dict)) else None
+        if result is None:
+            error = answer["error"]
+            raise self.client.error(f"{where} failed: {error.get('message', 'error')} ({error.get('code')})")
+        if not result or not isinstance(result[0], int):
+            raise self.client.error(f"unexpected response from {where}: result has no status code")
+        return result[0], (result[1] if len(result) > 1 else None)
+
+    def logout(self) -> None:
+        if self.sid == NO_SESSION:
+            return
+        try:
+            self._post("session", "destroy", {})
+        except Exception:  # noqa: BLE001 - logging out is best effort; the session times out anyway
+            pass
