@@ -1,0 +1,229 @@
+"""The Kea sources against a real kea-dhcp4 and kea-ctrl-agent (Debian's Kea 2.2) on loopback.
+
+Each server runs from a temporary directory with its own config: no DHCP
+interfaces (it never touches the network), a unix control socket in the temp
+dir, and the Control Agent on 127.0.0.1 at a free port. Both are started and
+stopped by PID here. Leases are added through the lease_cmds hook, or written
+to the memfile before start when the hook is deliberately not loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+from netaddr import IPAddress, IPNetwork
+
+from ipaudit.cli.main import program
+from ipaudit.sources.interface import SourceError, SourceOptions
+from ipaudit.sources.registry import open_source
+
+HOOKS = Path("/usr/lib/x86_64-linux-gnu/kea/hooks")
+PASSWORD = "s3cret-ipaK-pw"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class KeaServer:
+    """kea-dhcp4 + kea-ctrl-agent serving 198.51.100.0/24 (pool .100-.199) from a temp dir."""
+
+    def __init__(self, lease_cmds: bool = True, auth: bool = False, preloaded_csv: str | None = None):
+        for binary in ("kea-dhcp4", "kea-ctrl-agent"):
+            if shutil.which(binary) is None:
+                pytest.fail(f"{binary} is not installed: apt-get install kea-dhcp4-server kea-ctrl-agent")
+        self.dir = Path(tempfile.mkdtemp(prefix="ipaK-kea-"))
+        self.port = _free_port()
+        self.processes: list[subprocess.Popen] = []
+        self.lease_file = self.dir / "kea-leases4.csv"
+        if preloaded_csv:
+            self.lease_file.write_text(preloaded_csv)
+        hooks = [{"library": str(HOOKS / "libdhcp_lease_cmds.so")}] if lease_cmds else []
+        dhcp4 = {"Dhcp4": {
+            "interfaces-config": {"interfaces": []},
+            "control-socket": {"socket-type": "unix", "socket-name": str(self.dir / "kea4.sock")},
+            "lease-database": {"type": "memfile", "name": str(self.lease_file), "lfc-interval": 0},
+            "hooks-libraries": hooks,
+            "valid-lifetime": 3600,
+            "subnet4": [{"id": 1, "subnet": "198.51.100.0/24",
+                         "pools": [{"pool": "198.51.100.100 - 198.51.100.199"}],
+                         "reservations": [{"hw-address": "02:00:00:00:00:10", "ip-address": "198.51.100.10",
+                                           "hostname": "nas"}]}],
+            "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": str(self.dir / "kea-dhcp4.log")}],
+                         "severity": "INFO"}],
+        }}
+        agent = {"Control-agent": {
+            "http-host": "127.0.0.1", "http-port": self.port,
+            "control-sockets": {"dhcp4": {"socket-type": "unix", "socket-name": str(self.dir / "kea4.sock")}},
+            "loggers": [{"name": "kea-ctrl-agent", "output_options": [{"output": str(self.dir / "ca.log")}],
+                         "severity": "INFO"}],
+        }}
+        if auth:
+            agent["Control-agent"]["authentication"] = {"type": "basic", "realm": "kea-control-agent",
+                                                        "clients": [{"user": "admin", "password": PASSWORD}]}
+        self.config = self.dir / "kea-dhcp4.conf"
+        self.config.write_text(json.dumps(dhcp4, indent=2))
+        (self.dir / "kea-ctrl-agent.conf").write_text(json.dumps(agent, indent=2))
+        self.auth = ("admin", PASSWORD) if auth else None
+
+    @property
+    def uri(self) -> str:
+        return f"kea+http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> KeaServer:
+        env = dict(os.environ, KEA_PIDFILE_DIR=str(self.dir), KEA_LOCKFILE_DIR=str(self.dir))
+        try:
+            self.dhcp4 = self._start(["kea-dhcp4", "-c", str(self.config)], env)
+            self.agent = self._start(["kea-ctrl-agent", "-c", str(self.dir / "kea-ctrl-agent.conf")], env)
+            self._wait_ready()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _start(self, argv, env) -> subprocess.Popen:
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.processes.append(process)
+        return process
+
+    def _wait_ready(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{process.args[0]} exited: {process.stderr.read().decode()[-500:]}")
+            try:
+                if self.command("status-get")[0]["result"] == 0:
+                    return
+            except (requests.RequestException, KeyError, IndexError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("Kea did not become ready")
+
+    def command(self, command: str, arguments: dict | None = None) -> list:
+        body = {"command": command, "service": ["dhcp4"], **({"arguments": arguments} if arguments else {})}
+        return requests.post(f"http://127.0.0.1:{self.port}/", json=body, auth=self.auth, timeout=5).json()
+
+    def stop_dhcp4(self) -> None:
+        _stop(self.dhcp4)
+
+    def __exit__(self, *exc_info) -> None:
+        for process in self.processes:
+            _stop(process)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def kea():
+    """One hooked Kea for the module, with a lease at .150 added through the API."""
+    with KeaServer(lease_cmds=True) as server:
+        added = server.command("lease4-add", {"ip-address": "198.51.100.150", "hw-address": "02:00:00:00:01:50",
+                                              "hostname": "printer"})
+        assert added[0]["result"] == 0, added
+        yield server
+
+
+def test_control_agent_source_reads_pool_reservation_and_lease(kea):
+    facts = open_source(kea.uri, SourceOptions()).read()
+    assert [(r.addresses.first, r.addresses.last, r.subnet) for r in facts.ranges] == [
+        (int(IPAddress("198.51.100.100")), int(IPAddress("198.51.100.199")), IPNetwork("198.51.100.0/24"))]
+    assert [(str(r.ip), r.mac, r.hostname) for r in facts.reservations] == [("198.51.100.10", "02:00:00:00:00:10", "nas")]
+    assert [(str(x.ip), x.mac, x.hostname) for x in facts.leases] == [("198.51.100.150", "02:00:00:00:01:50", "printer")]
+    assert facts.leases[0].expires is not None
+    assert facts.notes == ()
+
+
+def test_file_source_reads_the_lease_file_kea_wrote(kea):
+    facts = open_source(f"kea:{kea.config}", SourceOptions()).read()
+    assert [(str(x.ip), x.mac) for x in facts.leases] == [("198.51.100.150", "02:00:00:00:01:50")]
+    assert [str(r.ip) for r in facts.reservations] == ["198.51.100.10"]
+
+
+def test_declined_lease_is_not_active_and_deleted_lease_disappears(kea):
+    kea.command("lease4-add", {"ip-address": "198.51.100.151", "hw-address": "02:00:00:00:01:51", "state": 1})
+    kea.command("lease4-add", {"ip-address": "198.51.100.152", "hw-address": "02:00:00:00:01:52"})
+    kea.command("lease4-del", {"ip-address": "198.51.100.152"})
+    try:
+        for uri in (kea.uri, f"kea:{kea.config}"):
+            facts = open_source(uri, SourceOptions()).read()
+            assert [str(x.ip) for x in facts.leases] == ["198.51.100.150"], uri
+            assert any("198.51.100.151" in note and "declined" in note for note in facts.notes), uri
+    finally:
+        kea.command("lease4-del", {"ip-address": "198.51.100.151"})
+
+
+def test_check_pool_with_kea_source_reports_overlap_and_leased_address(kea):
+    result = CliRunner().invoke(program, ["check-pool", "198.51.100.150-160", "--subnet", "198.51.100.0/24",
+                                          "--dhcp-source", kea.uri, "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    codes = {f["code"]: f for f in json.loads(result.stdout)["findings"]}
+    assert "pool-overlaps-dhcp" in codes
+    assert "198.51.100.150" in json.dumps(codes["pool-address-leased"])
+
+
+def test_without_lease_cmds_a_note_and_statistics_counts():
+    # The lease is in the memfile before start: Kea loads it, so the counters are real.
+    expire = int(time.time()) + 3600
+    csv = ("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n"
+           f"198.51.100.150,02:00:00:00:01:50,,3600,{expire},1,0,0,printer,0,\n")
+    with KeaServer(lease_cmds=False, preloaded_csv=csv) as server:
+        facts = open_source(server.uri, SourceOptions()).read()
+    assert facts.leases == ()
+    assert len(facts.ranges) == 1
+    assert any("lease_cmds hook is not loaded" in note for note in facts.notes)
+    assert "subnet 198.51.100.0/24 (id 1): 1 address(es) leased of 100 (addresses unknown)" in facts.notes
+
+
+def test_wrong_password_exits_3_with_one_line_and_no_password(monkeypatch, tmp_path):
+    monkeypatch.setenv("IPAUDIT_CREDENTIALS", str(tmp_path / "none.yaml"))
+    (tmp_path / "none.yaml").write_text("{}\n")
+    (tmp_path / "none.yaml").chmod(0o600)
+    with KeaServer(auth=True) as server:
+        monkeypatch.setenv("IPAUDIT_KEA_USERNAME", "admin")
+        monkeypatch.setenv("IPAUDIT_KEA_PASSWORD", "wrong-" + PASSWORD)
+        result = CliRunner().invoke(program, ["sources", "show", server.uri], catch_exceptions=False)
+        assert result.exit_code == 3
+        assert result.stdout == ""
+        assert result.stderr.count("\n") == 1 and "authentication failed (HTTP 401" in result.stderr
+        assert server.uri in result.stderr
+        assert PASSWORD not in result.output + result.stderr
+        monkeypatch.setenv("IPAUDIT_KEA_PASSWORD", PASSWORD)
+        good = CliRunner().invoke(program, ["sources", "show", server.uri], catch_exceptions=False)
+        assert good.exit_code == 0, good.stderr
+        assert "198.51.100.100-198.51.100.199" in good.stdout
+        assert PASSWORD not in good.output
+
+
+def test_agent_up_but_dhcp4_down_and_nothing_listening():
+    with KeaServer() as server:
+        server.stop_dhcp4()
+        with pytest.raises(SourceError) as caught:
+            open_source(server.uri, SourceOptions()).read()
+        line = caught.value.one_line()
+        assert line.startswith(f"{server.uri}: config-get failed:") and "\n" not in line
+        port = server.port
+    with pytest.raises(SourceError, match=f"connection refused on port {port}"):
+        open_source(f"kea+http://127.0.0.1:{port}", SourceOptions(timeout=2)).read()
