@@ -1,0 +1,76 @@
+"""``--from kubectl``: the cluster's pool objects, fetched by running the user's own kubectl.
+
+kubectl brings the user's kubeconfig, auth plugins and ``KUBECONFIG`` for free; we
+only add ``--context`` when asked. Each resource type is its own ``kubectl get`` so
+that a cluster without Cilium (the CRD is missing) still yields its MetalLB pools,
+with a note instead of an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+from ipaudit.sources.cluster import RESOURCES, ClusterDocuments, ClusterResource, items_of
+from ipaudit.sources.interface import SourceError
+
+MISSING_TYPE = "the server doesn't have a resource type"
+
+
+def kubectl_command(resource: ClusterResource, context: str | None, timeout: float) -> list[str]:
+    command = ["kubectl"]
+    if context:
+        command += ["--context", context]
+    command += [f"--request-timeout={int(max(timeout, 1))}s"]
+    if resource.is_configmap:
+        command += ["-n", resource.namespace, "get", "configmap", resource.name, "-o", "json", "--ignore-not-found"]
+    else:
+        command += ["get", resource.kubectl_type, "-A", "-o", "json"]
+    return command
+
+
+def _problem_line(stderr: str) -> str:
+    for line in stderr.splitlines():
+        line = line.strip()
+        if line:
+            return line[len("error: "):] if line.startswith("error: ") else line
+    return "no error message"
+
+
+def _run(command: list[str], timeout: float, where: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout + 5, env=os.environ.copy())
+    except subprocess.TimeoutExpired:
+        raise SourceError(f"{where}: kubectl did not answer within {timeout + 5:g}s") from None
+    except OSError as problem:
+        raise SourceError(f"{where}: cannot run kubectl: {problem.strerror or problem}") from None
+
+
+def fetch_documents(context: str | None = None, timeout: float = 30.0) -> ClusterDocuments:
+    """Every MetalLB/Cilium/kube-vip pool object kubectl can see, plus notes for missing CRDs."""
+    where = f"kubectl (context {context})" if context else "kubectl"
+    if shutil.which("kubectl") is None:
+        raise SourceError(f"{where}: kubectl is not on PATH",
+                          hint="install kubectl, or pass the manifests with --from FILE (kubectl get ... -o yaml > FILE)")
+    documents: list[dict] = []
+    notes: list[str] = []
+    for resource in RESOURCES:
+        result = _run(kubectl_command(resource, context, timeout), timeout, where)
+        if result.returncode != 0:
+            if MISSING_TYPE in result.stderr:
+                notes.append(f"{where}: no {resource.what} (the {resource.kubectl_type} CRD is not installed)")
+                continue
+            raise SourceError(f"{where}: {_problem_line(result.stderr)}")
+        text = result.stdout.strip()
+        if not text:
+            continue  # --ignore-not-found: the ConfigMap does not exist
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            raise SourceError(f"{where}: kubectl get {resource.kubectl_type} did not print JSON") from None
+        if not isinstance(answer, dict):
+            raise SourceError(f"{where}: kubectl get {resource.kubectl_type} printed an unexpected shape")
+        documents.extend(items_of(answer))
+    return ClusterDocuments(tuple(documents), tuple(notes), source=where)
