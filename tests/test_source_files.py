@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from netaddr import IPAddress, IPNetwork, IPRange
+from netaddr import IPAddress, IPNetwork
 
 from ipaudit.sources.files import from_epoch
 from ipaudit.sources.interface import SourceError, SourceOptions

@@ -45,14 +45,6 @@ class Statement:
         return self.words[0].lower() if self.words else ""
 
 
-@dataclass
-class _Parse:
-    text: str
-    path: str
-    tokens: list[tuple[str, int]] = field(default_factory=list)
-    position: int = 0
-
-
 def _tokens(text: str) -> list[tuple[str, int]]:
     found = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -77,8 +69,7 @@ def _uncomment(line: str) -> str:
 
 def parse_statements(text: str, path: str, source: str) -> list[Statement]:
     """The statement tree of a dhcpd.conf or dhcpd.leases text; SourceError on unbalanced braces."""
-    tokens = _tokens(text)
-    statements, position = _block(tokens, 0, path, source, top=True)
+    statements, _ = _block(_tokens(text), 0, path, source, top=True)
     return statements
 
 
@@ -223,7 +214,7 @@ def leases_from_dhcpd(text: str, source: str, now: datetime, path: str = "lease 
     latest: dict[str, Statement] = {}
     for statement in parse_statements(text, path, source):
         if statement.keyword == "lease" and statement.block is not None and len(statement.words) == 2:
-            latest[statement.words[1]] = statement  # lease6 blocks have keyword "ia-na"... and are skipped
+            latest[statement.words[1]] = statement  # DHCPv6 leases are ia-na blocks: skipped
     leases: list[Lease] = []
     abandoned: list[str] = []
     expired = 0

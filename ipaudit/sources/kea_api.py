@@ -127,7 +127,12 @@ def leases_from_api(raw: list, source: str, now: datetime, client=None) -> tuple
             if client is not None:
                 raise client.error("unexpected response to lease4-get-all: a lease without ip-address")
             continue
-        ip = IPAddress(str(entry["ip-address"]))
+        try:
+            ip = IPAddress(str(entry["ip-address"]))
+        except Exception:  # noqa: BLE001 - netaddr raises several types
+            if client is not None:
+                raise client.error(f"unexpected response to lease4-get-all: bad ip-address {entry['ip-address']!r}")
+            continue
         state = entry.get("state", STATE_DEFAULT)
         if state == STATE_DECLINED:
             declined.append(str(ip))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from netaddr import IPAddress, IPNetwork
+from netaddr import IPAddress
 
 from ipaudit.addresses import parse_network, parse_spec
 from ipaudit.errors import SpecError
@@ -152,7 +152,7 @@ def leases_from_csv(text: str, source: str, now: datetime, file_name: str = "lea
             lifetime = int(fields[column["valid_lifetime"]])
             expire = int(fields[column["expire"]])
             state = int(fields[column["state"]] or 0)
-        except (ValueError, Exception):  # noqa: BLE001 - any unparsable row is skipped like Kea does
+        except Exception:  # noqa: BLE001 - an unparsable row is skipped, as Kea skips it
             bad_rows += 1
             continue
         if lifetime == 0:
