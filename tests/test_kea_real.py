@@ -41,7 +41,8 @@ def _free_port() -> int:
 class KeaServer:
     """kea-dhcp4 + kea-ctrl-agent serving 198.51.100.0/24 (pool .100-.199) from a temp dir."""
 
-    def __init__(self, lease_cmds: bool = True, auth: bool = False, preloaded_csv: str | None = None):
+    def __init__(self, lease_cmds: bool = True, auth: bool = False, preloaded_csv: str | None = None,
+                 tls: bool = False):
         for binary in ("kea-dhcp4", "kea-ctrl-agent"):
             if shutil.which(binary) is None:
                 pytest.fail(f"{binary} is not installed: apt-get install kea-dhcp4-server kea-ctrl-agent")
@@ -71,6 +72,12 @@ class KeaServer:
             "loggers": [{"name": "kea-ctrl-agent", "output_options": [{"output": str(self.dir / "ca.log")}],
                          "severity": "INFO"}],
         }}
+        self.tls = tls
+        if tls:
+            _make_certificates(self.dir)
+            agent["Control-agent"].update({"trust-anchor": str(self.dir / "ca.pem"),
+                                           "cert-file": str(self.dir / "server.pem"),
+                                           "key-file": str(self.dir / "server.key"), "cert-required": False})
         if auth:
             agent["Control-agent"]["authentication"] = {"type": "basic", "realm": "kea-control-agent",
                                                         "clients": [{"user": "admin", "password": PASSWORD}]}
@@ -81,7 +88,11 @@ class KeaServer:
 
     @property
     def uri(self) -> str:
-        return f"kea+http://127.0.0.1:{self.port}"
+        return f"kea+{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_cert(self) -> str:
+        return str(self.dir / "ca.pem")
 
     def __enter__(self) -> KeaServer:
         env = dict(os.environ, KEA_PIDFILE_DIR=str(self.dir), KEA_LOCKFILE_DIR=str(self.dir))
@@ -115,7 +126,9 @@ class KeaServer:
 
     def command(self, command: str, arguments: dict | None = None) -> list:
         body = {"command": command, "service": ["dhcp4"], **({"arguments": arguments} if arguments else {})}
-        return requests.post(f"http://127.0.0.1:{self.port}/", json=body, auth=self.auth, timeout=5).json()
+        scheme = "https" if self.tls else "http"
+        return requests.post(f"{scheme}://127.0.0.1:{self.port}/", json=body, auth=self.auth, timeout=5,
+                             verify=self.ca_cert if self.tls else True).json()
 
     def stop_dhcp4(self) -> None:
         _stop(self.dhcp4)
@@ -124,6 +137,21 @@ class KeaServer:
         for process in self.processes:
             _stop(process)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _make_certificates(directory: Path) -> None:
+    """A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI."""
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=ipaK test CA",
+            "-keyout", "ca.key", "-out", "ca.pem", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
+            "-out", "server.csr")
+    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "1", "-extfile", "san.ext", "-out", "server.pem")
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -227,3 +255,21 @@ def test_agent_up_but_dhcp4_down_and_nothing_listening():
         port = server.port
     with pytest.raises(SourceError, match=f"connection refused on port {port}"):
         open_source(f"kea+http://127.0.0.1:{port}", SourceOptions(timeout=2)).read()
+
+
+def test_https_control_agent_needs_its_ca_or_an_explicit_insecure():
+    with KeaServer(tls=True) as server:
+        assert server.uri.startswith("kea+https://")
+        trusted = run_cli("sources", "show", server.uri, "--ca-cert", server.ca_cert)
+        assert trusted.exit_code == 0, trusted.stderr
+        assert "198.51.100.100-198.51.100.199" in trusted.stdout and trusted.stderr == ""
+        untrusted = run_cli("sources", "show", server.uri)
+        assert untrusted.exit_code == 3 and untrusted.stdout == ""
+        assert "TLS verification failed" in untrusted.stderr and untrusted.stderr.count("\n") == 1
+        insecure = run_cli("sources", "show", server.uri, "--insecure")
+        assert insecure.exit_code == 0
+        assert "is not verified (--insecure)" in insecure.stderr
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(program, list(args), catch_exceptions=False)
