@@ -81,7 +81,7 @@ def test_kubectl_missing_crd_is_a_note(fake_kubectl, monkeypatch):
     found = kubectl.fetch_documents()
     kinds = [document["kind"] for document in found.documents]
     assert "CiliumLoadBalancerIPPool" not in kinds and "IPAddressPool" in kinds
-    assert found.notes == ("kubectl: no Cilium LB IPAM pools (the ciliumloadbalancerippools.cilium.io CRD is not "
+    assert found.notes == ("no Cilium LB IPAM pools (the ciliumloadbalancerippools.cilium.io CRD is not "
                            "installed)",)
     assert "--context" not in fake_kubectl.read_text()
 

@@ -47,6 +47,8 @@ def facts_from_status(status: dict, facts: FactsBuilder) -> None:
 
 
 class AdGuardSource(DhcpSource):
+    """AdGuard Home API: /control/dhcp/status (range, leases, static leases)."""
+
     scheme = "adguard+https"
     example = "adguard+https://adguard.lan"
 

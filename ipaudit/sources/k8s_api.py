@@ -74,7 +74,7 @@ def fetch_documents(url: str | None = None, serviceaccount_dir: str | None = Non
                 break
             if answer is None:
                 if not resource.is_configmap:
-                    notes.append(f"k8s: no {resource.what} (the {resource.kubectl_type} CRD is not installed)")
+                    notes.append(f"no {resource.what} (the {resource.kubectl_type} CRD is not installed)")
                 continue
             if not isinstance(answer, dict):
                 raise client.error(f"unexpected response from GET {resource.api_paths[0]}: not an object")

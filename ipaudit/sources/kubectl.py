@@ -60,7 +60,7 @@ def fetch_documents(context: str | None = None, timeout: float = 30.0) -> Cluste
         result = _run(kubectl_command(resource, context, timeout), timeout, where)
         if result.returncode != 0:
             if MISSING_TYPE in result.stderr:
-                notes.append(f"{where}: no {resource.what} (the {resource.kubectl_type} CRD is not installed)")
+                notes.append(f"no {resource.what} (the {resource.kubectl_type} CRD is not installed)")
                 continue
             raise SourceError(f"{where}: {_problem_line(result.stderr)}")
         text = result.stdout.strip()

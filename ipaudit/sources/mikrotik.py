@@ -102,6 +102,8 @@ def leases_from_rows(rows: list[dict], facts: FactsBuilder) -> None:
 
 
 class MikroTikSource(DhcpSource):
+    """MikroTik RouterOS v7 REST API: /ip/pool, /ip/dhcp-server, /ip/dhcp-server/lease."""
+
     scheme = "mikrotik+https"
     example = "mikrotik+https://192.168.88.1"
 

@@ -136,6 +136,8 @@ def leases_from_luci(answer: Any, facts: FactsBuilder) -> None:
 
 
 class OpenWrtUbusSource(DhcpSource):
+    """OpenWrt over HTTP(S): ubus JSON-RPC session, uci dhcp/network, luci-rpc getDHCPLeases."""
+
     scheme = "openwrt+https"
     example = "openwrt+https://192.168.1.1"
 

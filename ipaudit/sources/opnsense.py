@@ -88,6 +88,8 @@ def dnsmasq_leases(rows: list[dict], facts: FactsBuilder) -> None:
 
 
 class OpnsenseSource(DhcpSource):
+    """OPNsense API: Kea subnets, reservations and leases; Dnsmasq ranges, hosts and leases."""
+
     scheme = "opnsense+https"
     example = "opnsense+https://firewall.lan"
 

@@ -62,6 +62,8 @@ def leases_from_answer(leases: list[Any], facts: FactsBuilder) -> None:
 
 
 class PiholeSource(DhcpSource):
+    """Pi-hole v6 API: /api/config/dhcp and /api/dhcp/leases (logs in and out)."""
+
     scheme = "pihole+https"
     example = "pihole+https://pi.hole"
 

@@ -50,6 +50,8 @@ def leases_from_clients(clients: list[dict], facts: FactsBuilder) -> None:
 
 
 class UnifiSource(DhcpSource):
+    """UniFi Network API: networkconf DHCP ranges, fixed IPs, connected clients."""
+
     scheme = "unifi+https"
     example = "unifi+https://unifi.lan/default"
 
