@@ -395,3 +395,38 @@ def test_range_labels_name_the_source(httpserver, clean_env):
     assert facts.source == uri and facts.leases[0].source == uri
     assert facts.ranges[0].addresses == IPRange("192.0.2.100", "192.0.2.200")
     assert facts.ranges[0].subnet == IPNetwork("192.0.2.0/24")
+
+
+def test_pihole_without_a_password_needs_no_login(httpserver, clean_env):
+    no_login = {"session": {"valid": True, "totp": False, "sid": None, "csrf": None, "validity": -1}, "took": 0.001}
+    httpserver.expect_request("/api/auth", method="GET").respond_with_json(no_login)
+    httpserver.expect_request("/api/config/dhcp").respond_with_json(fixture("pihole", "config_dhcp.json"))
+    httpserver.expect_request("/api/dhcp/leases").respond_with_json(fixture("pihole", "dhcp_leases.json"))
+    facts = read(base_uri("pihole+http", httpserver))
+    assert len(facts.leases) == 2
+    assert [r.method for r, _ in httpserver.log] == ["GET", "GET", "GET"]  # no POST login, no DELETE logout
+
+
+def test_pihole_with_a_password_set_but_none_given(httpserver, clean_env):
+    httpserver.expect_request("/api/auth", method="GET").respond_with_json(fixture("pihole", "auth_failed.json"),
+                                                                          status=401)
+    assert "no password for this source: set IPAUDIT_PIHOLE_PASSWORD" in failure_text(base_uri("pihole+http", httpserver))
+
+
+def test_openwrt_arithmetic_matches_the_uci_file_source():
+    """The ubus and file readers compute start/limit the same way (both follow dnsmasq.init + ipcalc.sh)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from ipaudit.sources.openwrt_ubus import dhcp_pool
+    from ipaudit.sources.openwrt_uci import dhcp_range
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.integers(0, 2**32 - 1), st.integers(8, 30), st.integers(0, 70000), st.integers(1, 70000))
+    def same(address, prefix, start, limit):
+        ip = IPAddress(address)
+        assert dhcp_pool(ip, prefix, start, limit) == dhcp_range(IPNetwork(f"{ip}/{prefix}"), start, limit)
+
+    same()
+    assert dhcp_pool(IPAddress("192.0.2.1"), 24, 100, 150) == IPRange("192.0.2.100", "192.0.2.249")
+    assert dhcp_pool(IPAddress("192.0.2.1"), 24, 200, 150) == IPRange("192.0.2.200", "192.0.2.254")
