@@ -372,3 +372,16 @@ def test_openwrt_missing_network_file(tmp_path):
     (tmp_path / "dhcp").write_text("config dhcp 'lan'\n")
     with pytest.raises(SourceError, match="cannot read UCI network file"):
         read(f"openwrt:{tmp_path}/dhcp")
+
+
+def test_pihole_v5_is_a_dnsmasq_directory():
+    # Pi-hole v5 writes its DHCP settings and static leases as dnsmasq drop-ins in /etc/dnsmasq.d.
+    root = FIXTURES / "pihole-v5" / "etc"
+    facts = read(f"dnsmasq:{root}/dnsmasq.d?leases={root}/pihole/dhcp.leases", now=DNSMASQ_RECORDED)
+    assert ranges(facts) == {("198.51.100.100", "198.51.100.199")}
+    assert {(str(r.ip), r.hostname) for r in facts.reservations} == {("198.51.100.10", "nas"),
+                                                                      ("198.51.100.11", "printer")}
+    assert len(facts.leases) == 3
+    # Without ?leases=, the lease file named in 02-pihole-dhcp.conf is used (absent on this machine).
+    facts = read(f"dnsmasq:{root}/dnsmasq.d")
+    assert any("/etc/pihole/dhcp.leases does not exist" in note for note in facts.notes)

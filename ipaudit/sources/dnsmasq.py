@@ -4,7 +4,9 @@ URI forms::
 
     dnsmasq:/etc/dnsmasq.conf                       lease file from dhcp-leasefile=,
                                                     else /var/lib/misc/dnsmasq.leases
-    dnsmasq:/etc/dnsmasq.d/02-pihole-dhcp.conf      Pi-hole v5 (its conf names /etc/pihole/dhcp.leases)
+    dnsmasq:/etc/dnsmasq.d                          a directory: every file in it, as conf-dir= reads them;
+                                                    Pi-hole v5 (02-pihole-dhcp.conf names /etc/pihole/dhcp.leases,
+                                                    04-pihole-static-dhcp.conf holds the static leases)
     dnsmasq:/etc/dnsmasq.conf?leases=/tmp/dhcp.leases   e.g. a copy of OpenWrt's lease file
 
 The config is read as dnsmasq reads it (``man dnsmasq``, CONFIG FILE): one long
@@ -110,6 +112,9 @@ def load_options(path: str, source: str, depth: int = 0) -> list[tuple[str, str,
     """Every option of a config and the files it pulls in, as (option, value, file)."""
     if depth > _MAX_DEPTH:
         raise SourceError(f"{source}: conf-file/conf-dir nested deeper than {_MAX_DEPTH} at {path}")
+    if os.path.isdir(path):
+        return [option for included in _conf_dir_files(path, path, source)
+                for option in load_options(included, source, depth + 1)]
     collected = []
     for name, value in parse_options(read_text(path, source, "dnsmasq config")):
         if name in ("conf-file", "c") and value and value != "-":
