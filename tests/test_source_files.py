@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -385,3 +386,17 @@ def test_pihole_v5_is_a_dnsmasq_directory():
     # Without ?leases=, the lease file named in 02-pihole-dhcp.conf is used (absent on this machine).
     facts = read(f"dnsmasq:{root}/dnsmasq.d")
     assert any("/etc/pihole/dhcp.leases does not exist" in note for note in facts.notes)
+
+
+# --- the fixtures are what the real servers accept -------------------------------------------------
+
+@pytest.mark.parametrize("argv, directory", [
+    (["kea-dhcp4", "-t", "kea-dhcp4.conf"], KEA),
+    (["dnsmasq", "--test", "-C", "dnsmasq.conf"], DNSMASQ),
+    (["dhcpd", "-t", "-cf", "dhcpd.conf"], DHCPD),
+], ids=["kea", "dnsmasq", "dhcpd"])
+def test_config_fixtures_pass_the_real_servers_own_syntax_check(argv, directory):
+    if shutil.which(argv[0]) is None:
+        pytest.fail(f"{argv[0]} is not installed (apt-get install kea-dhcp4-server dnsmasq-base isc-dhcp-server)")
+    checked = subprocess.run(argv, cwd=directory, capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
