@@ -39,45 +39,61 @@ def test_pacer_refuses_a_zero_rate():
         Pacer(0)
 
 
-def test_round_zero_asks_every_target_in_order_even_when_already_answered():
+def test_first_pass_asks_every_target_in_order_even_when_already_answered():
     schedule = RetrySchedule([1, 2, 3, 4, 5], retries=1, retry_wait=0.5)
     assert schedule.take(3, 0.0, answered={2}) == [1, 2, 3]
     assert schedule.take(10, 0.01, answered={2}) == [4, 5]
-    assert schedule.round == 0 and not schedule.finished
+    assert not schedule.finished(answered={2})
 
 
-def test_retry_round_waits_then_asks_only_the_silent():
+def test_a_silent_target_is_asked_again_only_after_retry_wait():
     schedule = RetrySchedule([1, 2, 3, 4, 5], retries=1, retry_wait=0.5)
     schedule.take(5, 0.0, answered=set())
     assert schedule.take(5, 0.2, answered={1, 3}) == []  # too early: give slow hosts their time
     assert schedule.wait(0.2, answered={1, 3}) == pytest.approx(0.3)
     assert schedule.take(5, 0.5, answered={1, 3}) == [2, 4, 5]
-    assert schedule.finished and schedule.sent == 8
+    assert schedule.finished(answered={1, 3}) and schedule.sent == 8
 
 
-def test_late_reply_during_a_retry_round_saves_the_request():
+def test_retries_interleave_with_the_first_pass_and_go_first_when_due():
+    schedule = RetrySchedule([1, 2, 3, 4], retries=1, retry_wait=0.1)
+    assert schedule.take(1, 0.0, answered=set()) == [1]
+    assert schedule.take(1, 0.05, answered=set()) == [2]
+    assert schedule.take(2, 0.1, answered=set()) == [1, 3]  # 1 is due again before 3 and 4 are asked
+    assert schedule.take(2, 0.16, answered={2}) == [4]  # 2 answered: not asked again; 3 not due yet
+
+
+def test_each_target_is_asked_at_most_retries_plus_one_times_spaced_by_retry_wait():
+    schedule = RetrySchedule([7], retries=3, retry_wait=0.25)
+    times, now = [], 0.0
+    while not schedule.finished(answered=set()):
+        if schedule.take(1, now, answered=set()):
+            times.append(now)
+        now = round(now + 0.01, 2)
+    assert times == [0.0, 0.25, 0.5, 0.75]
+
+
+def test_late_reply_saves_the_retry():
     schedule = RetrySchedule([1, 2, 3], retries=2, retry_wait=0.1)
     schedule.take(3, 0.0, answered=set())
-    assert schedule.take(1, 0.2, answered=set()) == [1]
-    assert schedule.take(5, 0.21, answered={2}) == [3]  # 2 answered meanwhile: skipped
+    assert schedule.take(5, 0.2, answered={2}) == [1, 3]
 
 
-def test_no_retries_finishes_after_one_round_without_waiting():
+def test_no_retries_finishes_after_one_pass_without_waiting():
     schedule = RetrySchedule([1, 2], retries=0, retry_wait=5.0)
     assert schedule.take(2, 0.0, answered=set()) == [1, 2]
-    assert schedule.finished and schedule.wait(0.0, answered=set()) == 0
+    assert schedule.finished(answered=set()) and schedule.wait(0.0, answered=set()) == 0
 
 
-def test_everyone_answered_ends_the_schedule_without_waiting_for_the_retry_gap():
+def test_everyone_answered_ends_the_schedule_without_waiting_for_retries():
     schedule = RetrySchedule([1, 2], retries=3, retry_wait=5.0)
     schedule.take(2, 0.0, answered=set())
-    assert schedule.wait(0.01, answered={1, 2}) == 0
-    assert schedule.take(2, 0.01, answered={1, 2}) == []
-    assert schedule.finished and schedule.sent == 2
+    assert not schedule.finished(answered={1})
+    assert schedule.finished(answered={1, 2}) and schedule.sent == 2
 
 
 def test_empty_target_list_is_finished_at_once():
-    assert RetrySchedule([], retries=3, retry_wait=1).finished
+    assert RetrySchedule([], retries=3, retry_wait=1).finished(answered=set())
 
 
 def test_negative_retries_are_refused():
@@ -91,15 +107,17 @@ def test_simulated_lossy_lan_every_host_is_asked_at_most_retries_plus_one_times(
     asked = {t: 0 for t in targets}
     answered: set[int] = set()
     schedule, pacer, now = RetrySchedule(targets, retries=2, retry_wait=0.05), Pacer(1000), 0.0
-    while not schedule.finished and now < 10:
+    while not schedule.finished(answered) and now < 10:
         for target in schedule.take(pacer.due(now), now, answered):
             if asked[target] == target % 4:
                 answered.add(target)
             asked[target] += 1
         now += 0.001
-    assert schedule.finished
+    assert schedule.finished(answered)
     assert answered == {t for t in targets if t % 4 < 3}
     assert all(asked[t] == (t % 4) + 1 for t in answered)
     assert all(asked[t] == 3 for t in targets if t % 4 == 3)
-    # Three rounds of 100, 75 and 50 requests at 1000/s plus two 50 ms gaps: about 0.325 s.
-    assert 0.3 <= now <= 0.4
+    # 225 requests at 1000/s with retries interleaved, plus the waits of the last few
+    # retries; asking in separate rounds would take 0.325 s.
+    assert schedule.sent == 225
+    assert 0.225 <= now <= 0.3

@@ -190,44 +190,37 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
     started = time.monotonic()
     sent_at: dict[int, float] = {}
     receiver = _Receiver(sock, set(wanted), own, sent_at)
-    schedule = RetrySchedule(wanted, retries, retry_wait=timeout)
+    # Our own address goes first and is asked by RFC 5227 probe; nobody may answer it,
+    # so it is asked retries+1 times, retry_wait apart.
+    schedule = RetrySchedule(([own_ip] if probe_self else []) + wanted, retries, retry_wait=timeout)
     pacer = Pacer(rate, start=started)
     source_mac = frames.mac_bytes(own.mac)
     prefix = frames.request_prefix(source_mac, own_ip)
     probe = frames.build_probe(source_mac, own_ip)
-    probes_left = retries + 1 if probe_self else 0
-    probed_round = -1
-    sent = 0
+    answered = receiver.answered
     next_progress = started
     receiver.start()
     try:
-        while not schedule.finished or probes_left:
+        while not schedule.finished(answered):
             if stop is not None and stop.is_set():
                 break
             if receiver.failure is not None:
                 raise receiver.failure
             now = time.monotonic()
             if progress is not None and now >= next_progress:
-                progress(sent, len(wanted), len(receiver.answered))
+                progress(schedule.sent, len(wanted), len(answered))
                 next_progress = now + 0.1
             due = pacer.due(now)
             if not due:
                 time.sleep(min(pacer.wait(now), 0.002))
                 continue
-            if probes_left and schedule.round != probed_round:
-                sent_at[own_ip] = now  # before sending: the reply can beat the next line
-                send_frame(sock, probe)
-                probes_left, probed_round, sent, due = probes_left - 1, schedule.round, sent + 1, due - 1
-            for target in schedule.take(due, now, receiver.answered):
-                sent_at[target] = now
-                send_frame(sock, prefix + target.to_bytes(4, "big") + frames.PADDING)
-                sent += 1
-            if schedule.finished:
-                probes_left = 0
-            else:
-                pause = schedule.wait(now, receiver.answered)
-                if pause:
-                    time.sleep(min(pause, 0.01))
+            targets_now = schedule.take(due, now, answered)
+            for target in targets_now:
+                sent_at[target] = now  # before sending: the reply can beat the next line
+                send_frame(sock, probe if target == own_ip else prefix + target.to_bytes(4, "big") + frames.PADDING)
+            if len(targets_now) < due:
+                # Only retries are left and none is due yet: sleep until one is.
+                time.sleep(min(max(schedule.wait(now, answered), 0.0005), 0.01))
         _wait_for_late_replies(timeout, stop, receiver)
     finally:
         receiver.stopping.set()
@@ -236,9 +229,9 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
     if receiver.failure is not None:
         raise receiver.failure
     if progress is not None:
-        progress(sent, len(wanted), len(receiver.answered))
+        progress(schedule.sent, len(wanted), len(answered))
     return ArpSweep(interface=interface, own_ip=str(own.ip), own_mac=own.mac, subnet=str(network),
-                    targets=len(wanted), requests_sent=sent, replies=tuple(receiver.replies),
+                    targets=len(wanted), requests_sent=schedule.sent, replies=tuple(receiver.replies),
                     seconds=round(time.monotonic() - started, 3))
 
 

@@ -8,7 +8,8 @@ tested without sockets or clocks; ``ipaudit.scan.arp`` drives them with
 from __future__ import annotations
 
 import math
-from typing import Collection, Sequence
+from collections import deque
+from typing import Container, Sequence
 
 
 class Pacer:
@@ -42,12 +43,12 @@ class Pacer:
 
 
 class RetrySchedule:
-    """Which address to ask next: every target once, then non-responders again.
+    """Which address to ask next: every target once, in order, and the silent ones again.
 
-    Round 0 asks every target in order. Each of the ``retries`` later rounds asks
-    the targets not yet ``answered`` (checked as each is reached, so a late reply
-    saves a request), and starts no sooner than ``retry_wait`` seconds after the
-    previous round's last request, so a slow host gets that long to answer.
+    A target still not ``answered`` ``retry_wait`` seconds after its last request is
+    asked again, up to ``retries`` more times (arp-scan's per-host timeout). Due
+    retries go before fresh targets, so retries interleave with the first pass
+    instead of waiting for it to end: the sweep stays at the paced rate throughout.
     """
 
     def __init__(self, targets: Sequence[int], retries: int, retry_wait: float):
@@ -56,55 +57,42 @@ class RetrySchedule:
         self.targets = list(targets)
         self.retries = retries
         self.retry_wait = retry_wait
-        self.round = 0
-        self._queue: list[int] = list(self.targets)
         self._position = 0
-        self._round_ended_at: float | None = None
-        self.finished = not self.targets
+        # (due time, target, requests so far): appended in send order, so sorted by due time.
+        self._again: deque[tuple[float, int, int]] = deque()
         self.sent = 0
 
-    def take(self, count: int, now: float, answered: Collection[int]) -> list[int]:
-        """Up to ``count`` targets to ask at ``now``; empty when waiting between rounds or done."""
+    def take(self, count: int, now: float, answered: Container[int]) -> list[int]:
+        """Up to ``count`` targets to ask at ``now``; empty while only future retries remain."""
         chosen: list[int] = []
-        while len(chosen) < count and not self.finished:
-            if self._position >= len(self._queue):
-                if self._round_ended_at is None:
-                    self._round_ended_at = now
-                if not self._start_next_round(now, answered):
-                    break
-                continue
-            target = self._queue[self._position]
-            self._position += 1
-            if self.round == 0 or target not in answered:
-                chosen.append(target)
-        if chosen and self._position >= len(self._queue):
-            self._round_ended_at = now
-            self.finished = self.round >= self.retries
+        while len(chosen) < count:
+            if self._again and self._again[0][0] <= now:
+                _, target, asked = self._again.popleft()
+                if target in answered:
+                    continue
+            elif self._position < len(self.targets):
+                target, asked = self.targets[self._position], 0
+                self._position += 1
+            else:
+                break
+            chosen.append(target)
+            if asked < self.retries:
+                self._again.append((now + self.retry_wait, target, asked + 1))
         self.sent += len(chosen)
         return chosen
 
-    def _start_next_round(self, now: float, answered: Collection[int]) -> bool:
-        if self.round >= self.retries:
-            self.finished = True
-            return False
-        if len(answered) < len(self.targets) and now < self._round_ended_at + self.retry_wait:
-            return False
-        self._queue = [t for t in self.targets if t not in answered]
-        if not self._queue:
-            self.finished = True
-            return False
-        self.round += 1
-        self._position = 0
-        self._round_ended_at = None
-        return True
+    def _drop_answered(self, answered: Container[int]) -> None:
+        while self._again and self._again[0][1] in answered:
+            self._again.popleft()
 
-    def wait(self, now: float, answered: Collection[int]) -> float:
-        """Seconds until another target can be due (0 inside a round, or when all answered).
+    def finished(self, answered: Container[int]) -> bool:
+        """Every target asked, and no silent one left to ask again."""
+        self._drop_answered(answered)
+        return self._position >= len(self.targets) and not self._again
 
-        ``answered`` must hold only targets: its size tells whether a retry round is needed.
-        """
-        if self.finished or self._position < len(self._queue) or self._round_ended_at is None:
+    def wait(self, now: float, answered: Container[int]) -> float:
+        """Seconds until a request can be due (0 while fresh targets remain, or when finished)."""
+        if self._position < len(self.targets):
             return 0.0
-        if len(answered) >= len(self.targets):
-            return 0.0
-        return max(0.0, self._round_ended_at + self.retry_wait - now)
+        self._drop_answered(answered)
+        return max(0.0, self._again[0][0] - now) if self._again else 0.0
