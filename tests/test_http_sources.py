@@ -430,3 +430,20 @@ def test_openwrt_arithmetic_matches_the_uci_file_source():
     same()
     assert dhcp_pool(IPAddress("192.0.2.1"), 24, 100, 150) == IPRange("192.0.2.100", "192.0.2.249")
     assert dhcp_pool(IPAddress("192.0.2.1"), 24, 200, 150) == IPRange("192.0.2.200", "192.0.2.254")
+
+
+def test_opnsense_older_search_subnet_without_pools(httpserver, clean_env):
+    clean_env.setenv("IPAUDIT_OPNSENSE_API_KEY", "key-abc")
+    clean_env.setenv("IPAUDIT_OPNSENSE_API_SECRET", PASSWORD)
+    uuid = fixture("opnsense", "kea_search_subnet_subnet_only.json")["rows"][0]["uuid"]
+    httpserver.expect_request("/api/kea/dhcpv4/search_subnet") \
+        .respond_with_json(fixture("opnsense", "kea_search_subnet_subnet_only.json"))
+    httpserver.expect_request(f"/api/kea/dhcpv4/get_subnet/{uuid}").respond_with_json(
+        fixture("opnsense", "kea_get_subnet.json"))
+    httpserver.expect_request("/api/kea/dhcpv4/search_reservation").respond_with_json({"rows": [], "total": 0})
+    httpserver.expect_request("/api/kea/leases4/search").respond_with_json({"rows": [], "total": 0})
+    for endpoint in ("search_range", "search_host"):
+        httpserver.expect_request(f"/api/dnsmasq/settings/{endpoint}").respond_with_json(
+            fixture("opnsense", "not_found.json"), status=404)
+    facts = read(base_uri("opnsense+http", httpserver))
+    assert ranges(facts) == [("192.0.2.100", "192.0.2.199", "192.0.2.0/24")]

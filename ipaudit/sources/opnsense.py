@@ -105,7 +105,7 @@ class OpnsenseSource(DhcpSource):
             if subnets is None:
                 facts.note("opnsense: Kea is not available (no /api/kea)")
             else:
-                kea_ranges(subnets, facts)
+                kea_ranges([self._with_pools(row) for row in subnets], facts)
                 kea_reservations(self._rows("kea/dhcpv4/search_reservation") or [], facts)
                 kea_leases(self._rows("kea/leases4/search") or [], facts)
             ranges = self._rows("dnsmasq/settings/search_range")
@@ -116,6 +116,14 @@ class OpnsenseSource(DhcpSource):
                 dnsmasq_hosts(self._rows("dnsmasq/settings/search_host") or [], facts)
                 dnsmasq_leases(self._rows("dnsmasq/leases/search") or [], facts)
         return facts.facts()
+
+    def _with_pools(self, row: dict) -> dict:
+        """Older OPNsense lists only ``subnet`` in search_subnet; get_subnet/UUID has the pools."""
+        if "pools" in row or not row.get("uuid"):
+            return row
+        path = "/" + (self.client.address.path or "api") + f"/kea/dhcpv4/get_subnet/{row['uuid']}"
+        subnet = self.client.require_dict(self.client.get(path), "subnet4", where=f"GET {path}")
+        return {**row, "pools": subnet.get("pools", "")}
 
     def _rows(self, endpoint: str) -> list[dict] | None:
         """The rows of one search endpoint; None when the endpoint does not exist (module absent)."""
