@@ -121,3 +121,48 @@ def test_missing_interface_and_no_privileges_are_one_line_errors(lan):
                             capture_output=True, text=True, timeout=30)
     assert nobody.stdout.strip() == ("RawSocketError raw sockets need root or CAP_NET_RAW: run with sudo, "
                                      "or setcap cap_net_raw+ep on the interpreter"), nobody.stderr
+
+
+PASSIVE_SNIPPET = """
+import json, sys
+from ipaudit.inventory import inventory_to_dict
+from ipaudit.scan.passive import listen
+print(json.dumps(inventory_to_dict(listen(sys.argv[1], float(sys.argv[2]), allowed_dhcp={"198.51.100.1"}))))
+"""
+
+
+def tx_packets(lab, host) -> int:
+    return int(lab.run(host, ["cat", f"/sys/class/net/{host.interface}/statistics/tx_packets"]).stdout)
+
+
+def test_passive_listening_sees_a_real_clients_offers_and_ack_and_sends_nothing(lan, first_scan):
+    lab, scanner, servers = lan
+    client = lab.hosts["client"]
+    # As on a mirror port: the switch floods frames for the client's MAC, so the scanner hears
+    # the OFFER/ACK that dnsmasq unicasts to a client which did not ask for broadcast.
+    lab._ip(lab.switch, "link", "set", client.switch_port, "type", "bridge_slave", "learning", "off")
+    sent_before = tx_packets(lab, scanner)
+    listener = lab.spawn(scanner, [sys.executable, "-c", PASSIVE_SNIPPET, "eth0", "7"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    leasefile = lab.path("dhclient.leases")
+    open(leasefile, "w").close()
+    lab.spawn(client, ["dhclient", "-d", "-1", "-sf", "/bin/true", "-lf", leasefile, "-pf", lab.path("dhclient.pid"),
+                       "eth0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stdout, stderr = listener.communicate(timeout=30)
+    assert listener.returncode == 0, stderr
+    inventory = inventory_from_dict(json.loads(stdout))
+
+    assert tx_packets(lab, scanner) == sent_before  # passive means passive
+    seen = {s.server_id: s for s in inventory.dhcp_servers}
+    assert set(seen) == {ROUTER, ROGUE}
+    assert seen[ROUTER].offered_ip in ROUTER_RANGE and seen[ROGUE].offered_ip in ROGUE_RANGE
+    assert seen[ROUTER].lease_time == 12 * 3600 and seen[ROUTER].mac == "02:1a:00:00:00:01"
+    assert sorted(f.code for f in inventory.findings) == ["multiple-dhcp-servers", "unauthorized-dhcp-server"]
+    assert inventory.subnet is not None and str(inventory.subnet) == "198.51.100.0/24"
+    # dnsmasq's ping before offering is ARP traffic too: both servers appear as hosts.
+    assert {str(h.ip) for h in inventory.hosts} >= {"198.51.100.1", "198.51.100.66"}
+    # The client really took a lease, so the lease files do record leases: the probe's is absent.
+    leases = [line for server in servers.values() for line in server.leases()]
+    assert any(client.mac in line for line in leases)
+    assert not any(first_scan["client_mac"] in line for line in leases)
