@@ -400,3 +400,24 @@ def test_config_fixtures_pass_the_real_servers_own_syntax_check(argv, directory)
         pytest.fail(f"{argv[0]} is not installed (apt-get install kea-dhcp4-server dnsmasq-base isc-dhcp-server)")
     checked = subprocess.run(argv, cwd=directory, capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_dhcpd_pool_outside_subnet_gets_its_subnet_and_omapi_hosts_in_the_lease_file(tmp_path):
+    conf = tmp_path / "dhcpd.conf"
+    conf.write_text("shared-network lab {\n subnet 203.0.113.0 netmask 255.255.255.0 { }\n"
+                    " pool { range 203.0.113.50 203.0.113.60; }\n}\n")
+    leases = tmp_path / "dhcpd.leases"
+    leases.write_text('host kept { dynamic; hardware ethernet 02:00:00:00:00:70; fixed-address 203.0.113.70; }\n'
+                      'host gone { dynamic; hardware ethernet 02:00:00:00:00:71; fixed-address 203.0.113.71; }\n'
+                      'host gone { dynamic; deleted; }\n')
+    facts = read(f"dhcpd:{conf}?leases={leases}", now=DHCPD_RECORDED)
+    assert [r.subnet for r in facts.ranges] == [IPNetwork("203.0.113.0/24")]
+    assert [(str(r.ip), r.hostname, r.mac) for r in facts.reservations] == [("203.0.113.70", "kept", "02:00:00:00:00:70")]
+
+
+def test_openwrt_dhcp_section_without_interface_serves_nothing(tmp_path):
+    (tmp_path / "network").write_text("config interface 'lan'\n\toption proto 'static'\n\toption ipaddr '192.0.2.1/24'\n")
+    (tmp_path / "dhcp").write_text("config dhcp 'lan'\n\toption start '100'\n")
+    facts = read(f"openwrt:{tmp_path}?leases=")
+    assert facts.ranges == ()
+    assert any("no interface option" in note for note in facts.notes)

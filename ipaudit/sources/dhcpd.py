@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from netaddr import IPAddress, IPNetwork, IPRange
@@ -112,6 +112,7 @@ class _Config:
     source: str
     label: str
     ranges: list[DhcpRange] = field(default_factory=list)
+    subnets: list[IPNetwork] = field(default_factory=list)
     reservations: list[Reservation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -140,6 +141,7 @@ def _walk(statements: list[Statement], config: _Config, path: str, subnet: IPNet
             if len(words) != 4 or words[2].lower() != "netmask":
                 raise SourceError(f"{config.source}: {where}: expected 'subnet NETWORK netmask MASK'")
             network = IPNetwork(f"{_ip(words[1], where, config)}/{_ip(words[3], where, config)}")
+            config.subnets.append(network.cidr)
             _walk(statement.block, config, path, network.cidr, shared, depth)
         elif keyword == "shared-network" and statement.block is not None:
             _walk(statement.block, config, path, subnet, words[1] if len(words) > 1 else "?", depth)
@@ -185,9 +187,16 @@ def _host(statement: Statement, where: str, config: _Config) -> None:
         config.reservations.append(Reservation(ip=address, mac=mac, hostname=name, source=config.source))
 
 
+def _containing(addresses: IPRange, subnets: list[IPNetwork]) -> IPNetwork | None:
+    return next((s for s in subnets if s.first <= addresses.first and addresses.last <= s.last), None)
+
+
 def config_facts(path: str, source: str) -> _Config:
     config = _Config(source=source, label=f"dhcpd {path}")
     _walk(parse_statements(read_text(path, source, "dhcpd config"), path, source), config, path, None, None, 0)
+    # A pool declared in a shared-network outside any subnet still lies in one of its subnets.
+    config.ranges = [r if r.subnet else replace(r, subnet=_containing(r.addresses, config.subnets))
+                     for r in config.ranges]
     if not config.ranges:
         config.notes.append("no dynamic range in the config")
     return config
@@ -209,10 +218,24 @@ def _lease_time(words: list[str]) -> datetime | None | str:
     return "bad"
 
 
-def leases_from_dhcpd(text: str, source: str, now: datetime, path: str = "lease file") -> tuple[list[Lease], list[str]]:
+def hosts_from_dhcpd(statements: list[Statement], source: str) -> list[Reservation]:
+    """Hosts created over OMAPI, which dhcpd logs in the lease file; the last block per name wins, ``deleted;`` removes."""
+    latest: dict[str, Statement] = {}
+    for statement in statements:
+        if statement.keyword == "host" and statement.block is not None and len(statement.words) == 2:
+            latest[statement.words[1]] = statement
+    config = _Config(source=source, label="")
+    for statement in latest.values():
+        if not any(inner.keyword == "deleted" for inner in statement.block):
+            _host(statement, "lease file", config)
+    return config.reservations
+
+
+def leases_from_dhcpd(text: str, source: str, now: datetime, path: str = "lease file",
+                      statements: list[Statement] | None = None) -> tuple[list[Lease], list[str]]:
     """Active leases in a dhcpd.leases log (last block per address wins), plus notes."""
     latest: dict[str, Statement] = {}
-    for statement in parse_statements(text, path, source):
+    for statement in statements if statements is not None else parse_statements(text, path, source):
         if statement.keyword == "lease" and statement.block is not None and len(statement.words) == 2:
             latest[statement.words[1]] = statement  # DHCPv6 leases are ia-na blocks: skipped
     leases: list[Lease] = []
@@ -264,6 +287,7 @@ class DhcpdSource(DhcpSource):
         config = config_facts(target.path, self.uri)
         notes = list(config.notes)
         leases: list[Lease] = []
+        reservations = list(config.reservations)
         lease_path = target.leases if target.leases is not None else DEFAULT_LEASE_FILE
         if not lease_path:
             notes.append("no lease file read (?leases= is empty)")
@@ -271,7 +295,9 @@ class DhcpdSource(DhcpSource):
             notes.append(f"lease file {lease_path} does not exist: leases unknown (pass ?leases=PATH)")
         else:
             text = read_text(lease_path, self.uri, "dhcpd lease file")
-            leases, lease_notes = leases_from_dhcpd(text, self.uri, now or utc_now(), lease_path)
+            statements = parse_statements(text, lease_path, self.uri)
+            leases, lease_notes = leases_from_dhcpd(text, self.uri, now or utc_now(), lease_path, statements)
+            reservations += hosts_from_dhcpd(statements, self.uri)
             notes += lease_notes
         return DhcpFacts(source=self.uri, ranges=tuple(config.ranges), leases=tuple(leases),
-                         reservations=tuple(config.reservations), notes=tuple(notes))
+                         reservations=tuple(reservations), notes=tuple(notes))

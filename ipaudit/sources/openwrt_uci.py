@@ -159,10 +159,12 @@ class OpenWrtUciSource(DhcpSource):
                          reservations=tuple(reservations), notes=tuple(notes + lease_notes))
 
     def _range(self, section: Section, interfaces: dict[str, Section], paths: _Paths) -> tuple[DhcpRange | None, str | None]:
-        name = section.options.get("interface") or section.name
+        name = section.options.get("interface")
         what = f"dhcp section {section.name or '?'} (interface {name})"
         if _truthy(section.options.get("ignore"), False):
             return None, None
+        if not name:
+            return None, f"dhcp section {section.name or '?'}: no interface option, OpenWrt serves nothing for it"
         interface = interfaces.get(name)
         if interface is None:
             return None, f"{what}: no such interface in {paths.network}"
