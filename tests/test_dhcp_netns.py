@@ -166,3 +166,39 @@ def test_passive_listening_sees_a_real_clients_offers_and_ack_and_sends_nothing(
     leases = [line for server in servers.values() for line in server.leases()]
     assert any(client.mac in line for line in leases)
     assert not any(first_scan["client_mac"] in line for line in leases)
+
+
+UNICAST_SERVER_SNIPPET = """
+# A DHCP server that ignores the broadcast flag: it unicasts its OFFER to chaddr and yiaddr.
+import socket, sys
+from scapy.layers.dhcp import BOOTP, DHCP
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+sock.bind(("eth0", 0))
+sock.settimeout(10)
+mine = sock.getsockname()[4].hex(":")
+print("ready", flush=True)
+while True:
+    request = Ether(sock.recv(2048))
+    if request.haslayer(BOOTP) and request[UDP].dport == 67:
+        break
+chaddr = request[BOOTP].chaddr[:6]
+offer = (Ether(src=mine, dst=chaddr.hex(":")) / IP(src="198.51.100.99", dst="198.51.100.199")
+         / UDP(sport=67, dport=68) / BOOTP(op=2, xid=request[BOOTP].xid, yiaddr="198.51.100.199", chaddr=chaddr)
+         / DHCP(options=[("message-type", "offer"), ("server_id", "198.51.100.99"), ("lease_time", 120), "end"]))
+sock.send(bytes(offer))
+"""
+
+
+def test_discover_hears_an_offer_unicast_to_the_probe_mac(lan):
+    lab, scanner, _ = lan
+    unicaster = lab.add_host("unicaster", "198.51.100.99/24")
+    server = lab.spawn(unicaster, [sys.executable, "-c", UNICAST_SERVER_SNIPPET],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert server.stdout.readline().strip() == "ready"
+    result = discover_in(lab, scanner, window=4.0)
+    assert server.wait(timeout=10) == 0, server.stderr.read()
+    unicast = result["servers"][IPAddress("198.51.100.99")]
+    assert unicast.offered_ip == IPAddress("198.51.100.199") and unicast.lease_time == 120
+    assert unicast.mac == unicaster.mac
