@@ -447,3 +447,16 @@ def test_opnsense_older_search_subnet_without_pools(httpserver, clean_env):
             fixture("opnsense", "not_found.json"), status=404)
     facts = read(base_uri("opnsense+http", httpserver))
     assert ranges(facts) == [("192.0.2.100", "192.0.2.199", "192.0.2.0/24")]
+
+
+def test_openwrt_dhcp_netmask_overrides_the_interface_prefix():
+    from ipaudit.sources.api_records import FactsBuilder
+    from ipaudit.sources.openwrt_ubus import ranges_from_uci
+
+    dhcp = {"lan": {".type": "dhcp", "interface": "lan", "start": "200", "limit": "100", "netmask": "255.255.254.0"}}
+    network = {"lan": {".type": "interface", "proto": "static", "ipaddr": "192.0.2.1/24"}}
+    facts = FactsBuilder("test")
+    ranges_from_uci(dhcp, network, facts)
+    # On the /23 the pool runs past .255 into the next /24, as dnsmasq would hand it out.
+    assert [(r.addresses, str(r.subnet)) for r in facts.ranges] == [
+        (IPRange("192.0.2.200", "192.0.3.43"), "192.0.2.0/23")]

@@ -79,10 +79,11 @@ def _interface_subnet(network_values: dict, interface: str, netmask_override: An
     if body.get("proto", "static") != "static":
         return f"interface {interface} is not static (proto {body.get('proto')}); OpenWrt serves no DHCP range on it"
     for candidate in _option_list(body.get("ipaddr")):
-        subnet = parse_subnet(candidate, netmask_override or body.get("netmask"))
+        address_text, _, prefix = candidate.partition("/")
+        # dnsmasq.init lets the dhcp section's own netmask override the interface's.
+        subnet = parse_subnet(address_text, netmask_override or prefix or body.get("netmask"))
         if subnet is not None and subnet.version == 4:
-            address = IPAddress(candidate.split("/")[0])
-            return address, subnet.prefixlen
+            return IPAddress(address_text), subnet.prefixlen
     return f"interface {interface} has no IPv4 address with a netmask"
 
 
