@@ -260,16 +260,16 @@ def test_agent_up_but_dhcp4_down_and_nothing_listening():
 def test_https_control_agent_needs_its_ca_or_an_explicit_insecure():
     with KeaServer(tls=True) as server:
         assert server.uri.startswith("kea+https://")
-        trusted = run_cli("sources", "show", server.uri, "--ca-cert", server.ca_cert)
+        trusted = _cli("sources", "show", server.uri, "--ca-cert", server.ca_cert)
         assert trusted.exit_code == 0, trusted.stderr
         assert "198.51.100.100-198.51.100.199" in trusted.stdout and trusted.stderr == ""
-        untrusted = run_cli("sources", "show", server.uri)
+        untrusted = _cli("sources", "show", server.uri)
         assert untrusted.exit_code == 3 and untrusted.stdout == ""
         assert "TLS verification failed" in untrusted.stderr and untrusted.stderr.count("\n") == 1
-        insecure = run_cli("sources", "show", server.uri, "--insecure")
+        insecure = _cli("sources", "show", server.uri, "--insecure")
         assert insecure.exit_code == 0
         assert "is not verified (--insecure)" in insecure.stderr
 
 
-def run_cli(*args: str):
+def _cli(*args: str):
     return CliRunner().invoke(program, list(args), catch_exceptions=False)
