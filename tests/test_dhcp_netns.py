@@ -140,7 +140,8 @@ def test_passive_listening_sees_a_real_clients_offers_and_ack_and_sends_nothing(
     client = lab.hosts["client"]
     # As on a mirror port: the switch floods frames for the client's MAC, so the scanner hears
     # the OFFER/ACK that dnsmasq unicasts to a client which did not ask for broadcast.
-    lab._ip(lab.switch, "link", "set", client.switch_port, "type", "bridge_slave", "learning", "off")
+    subprocess.run(["ip", "-n", lab.switch, "link", "set", client.switch_port, "type", "bridge_slave",
+                    "learning", "off"], check=True)
     sent_before = tx_packets(lab, scanner)
     listener = lab.spawn(scanner, [sys.executable, "-c", PASSIVE_SNIPPET, "eth0", "7"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

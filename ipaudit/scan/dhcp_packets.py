@@ -158,13 +158,6 @@ def build_discover(client_mac: str, xid: int, source_mac: str | None = None) -> 
 
 # --- parsing -------------------------------------------------------------------
 
-def _frame_bytes(frame) -> bytes:
-    if isinstance(frame, (bytes, bytearray, memoryview)):
-        return bytes(frame)
-    # A scapy packet: its wire bytes, parsed by the same code as a captured frame.
-    return bytes(frame)
-
-
 def _udp_payload_from_server(frame: bytes) -> tuple[bytes, bytes, bytes] | None:
     """(server MAC, IP source, BOOTP bytes) if this is IPv4/UDP from port 67, else None."""
     if len(frame) < ETH_HEADER.size:
@@ -252,7 +245,7 @@ def reply_from_packet(frame) -> DhcpReply | None:
     traffic). Raises MalformedDhcp when the frame is a DHCP reply that cannot be
     read: truncated header or options, wrong lengths, missing magic cookie.
     """
-    frame = _frame_bytes(frame)
+    frame = bytes(frame)  # a scapy packet gives its wire bytes: one parser for both
     found = _udp_payload_from_server(frame)
     if found is None:
         return None

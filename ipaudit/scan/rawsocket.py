@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import select
 import socket
 import struct
 
@@ -118,8 +119,6 @@ def accept_unicast_to(sock: socket.socket, mac: str) -> None:
 
 def receive_frames(sock: socket.socket, wait: float):
     """Frames that arrived within ``wait`` seconds (at least one wait, then drain); ours excluded."""
-    import select
-
     ready, _, _ = select.select([sock], [], [], max(wait, 0.0))
     if not ready:
         return
