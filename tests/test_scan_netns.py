@@ -113,13 +113,39 @@ def test_missing_interface_is_exit_3_with_one_line_naming_the_real_ones(lan):
         "ipaudit: error: no interface named 'eth9': interfaces here: eth0 (up, 198.51.100.250/24)"]
 
 
-def test_down_interface_and_too_wide_subnet_are_exit_3(lan):
+def test_down_or_addressless_interface_and_too_wide_subnet_are_exit_3(lan):
     lab, scanner, _, _ = lan
     wide = lab.run(scanner, ipaudit("scan", "-i", "eth0", "--subnet", "198.18.0.0/15"), check=False)
     assert wide.returncode == 3 and "wider than /16" in wide.stderr and "--force" in wide.stderr
-    down = lab.run(scanner, ipaudit("scan", "-i", "lo", "--no-dhcp"), check=False)
-    # lo in a fresh namespace is up with 127.0.0.1/8: refused as too wide, without sending.
-    assert down.returncode == 3 and "127.0.0.0/8" in down.stderr and len(down.stderr.splitlines()) == 1
+    loopback = lab.run(scanner, ipaudit("scan", "-i", "lo", "--no-dhcp"), check=False)
+    # lo in a fresh namespace is up with 127.0.0.1/8: refused as too wide, before any socket.
+    assert loopback.returncode == 3 and "127.0.0.0/8" in loopback.stderr
+    # A veth pair inside the scanner's own namespace: one end down, one up without an address.
+    lab.run(scanner, ["ip", "link", "add", "off0", "type", "veth", "peer", "name", "bare0"])
+    lab.run(scanner, ["ip", "link", "set", "bare0", "up"])
+    down = lab.run(scanner, ipaudit("scan", "-i", "off0", "--no-dhcp"), check=False)
+    bare = lab.run(scanner, ipaudit("scan", "-i", "bare0", "--no-dhcp"), check=False)
+    assert down.returncode == bare.returncode == 3
+    assert down.stderr.startswith("ipaudit: error: interface off0 is down")
+    assert bare.stderr.startswith("ipaudit: error: interface bare0 has no IPv4 address")
+    for result in (wide, loopback, down, bare):
+        assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
+    assert "eth0 (up, 198.51.100.250/24)" in down.stderr and "bare0 (up, no IPv4)" in down.stderr
+
+
+def test_passive_mode_reports_a_duplicate_from_other_hosts_requests(lan):
+    lab, scanner, truth, _ = lan
+    listener = lab.spawn(scanner, ipaudit("scan", "-i", "eth0", "--passive", "4", "--format", "json"),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    # Both holders of .20 ask for the router: their broadcast requests reach every port.
+    for holder in ("dupa", "dupb"):
+        lab.run(holder, ["arp-scan", "-I", "eth0", "-q", "-x", "--retry=1", "198.51.100.1"])
+    stdout, stderr = listener.communicate(timeout=15)
+    assert listener.returncode == 2, stderr
+    inventory = inventory_from_dict(json.loads(stdout))
+    assert ("duplicate-ip", ("198.51.100.20",)) in [(f.code, f.addresses) for f in inventory.findings]
+    assert {str(h.ip): set(h.macs) for h in inventory.hosts}["198.51.100.20"] == truth["198.51.100.20"]
 
 
 def _unprivileged(argv: list[str]) -> list[str]:

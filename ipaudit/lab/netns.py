@@ -185,9 +185,13 @@ class Lab:
         """Make ``host`` ignore ``percent``% of the ARP requests it receives (nftables, as netem is absent)."""
         if not 0 <= percent <= 100:
             raise LabError(f"drop percentage must be 0-100, not {percent}")
+        if percent == 0:
+            return
+        # numgen values run 0-99, so "< 100" is out of range for nft: 100% is a plain drop.
+        chance = "" if percent == 100 else f"numgen random mod 100 < {percent} "
         ruleset = ("table arp ipaudit_lab {\n chain input {\n"
                    "  type filter hook input priority 0; policy accept;\n"
-                   f"  arp operation request numgen random mod 100 < {percent} drop\n }}\n}}\n")
+                   f"  arp operation request {chance}drop\n }}\n}}\n")
         self._exec(host.namespace, ["nft", "-f", "-"], stdin=ruleset)
 
     def set_sysctl(self, host: Host, *assignments: str) -> None:
