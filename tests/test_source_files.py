@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from datetime import datetime, timezone
@@ -12,6 +13,7 @@ from netaddr import IPAddress, IPNetwork
 
 from ipaudit.sources.files import from_epoch
 from ipaudit.sources.interface import SourceError, SourceOptions
+from ipaudit.sources.kea_files import lease_file_of
 from ipaudit.sources.registry import open_source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sources"
@@ -99,10 +101,23 @@ def test_kea_lease_file_from_config_and_lfc_halves(tmp_path):
     assert [str(x.ip) for x in read(f"kea:{tmp_path}/kea-dhcp4.conf", now=KEA_RECORDED).leases] == ["198.51.100.150"]
 
 
-def test_kea_missing_default_lease_file_is_a_note_not_silence():
-    facts = read(f"kea://{KEA}/kea-dhcp4.conf")
+def test_kea_missing_lease_file_is_a_note_not_silence(tmp_path):
+    # (Not the fixture's own /var/lib/kea path: a machine running Kea may have that file.)
+    text = (KEA / "kea-dhcp4.conf").read_text().replace("/var/lib/kea/kea-leases4.csv", str(tmp_path / "absent.csv"))
+    (tmp_path / "kea-dhcp4.conf").write_text(text)
+    shutil.copy(KEA / "kea-subnet-192.0.2.json", tmp_path)
+    facts = read(f"kea://{tmp_path}/kea-dhcp4.conf")
     assert facts.leases == ()
-    assert any("/var/lib/kea/kea-leases4.csv does not exist" in note for note in facts.notes)
+    assert any(f"{tmp_path}/absent.csv does not exist" in note for note in facts.notes)
+
+
+def test_kea_lease_file_location_rules():
+    assert lease_file_of({}) == ("/var/lib/kea/kea-leases4.csv", None)
+    assert lease_file_of({"lease-database": {"type": "memfile", "name": "/srv/l.csv"}}) == ("/srv/l.csv", None)
+    path, note = lease_file_of({"lease-database": {"type": "memfile", "persist": False}})
+    assert path is None and "persist is false" in note
+    path, note = lease_file_of({"lease-database": {"type": "mysql", "name": "kea"}})
+    assert path is None and "mysql database" in note and "kea+http" in note
 
 
 @pytest.mark.parametrize("content, message", [
@@ -207,7 +222,8 @@ def test_dnsmasq_default_lease_file_and_leasefile_ro(tmp_path):
     facts = read(f"dnsmasq:{conf}")
     assert ranges(facts) == {("198.51.100.100", "198.51.100.199")}
     assert facts.ranges[0].subnet is None  # no netmask: dnsmasq takes it from the interface
-    assert any("/var/lib/misc/dnsmasq.leases" in note for note in facts.notes)
+    if not os.path.exists("/var/lib/misc/dnsmasq.leases"):  # a machine running dnsmasq may have it
+        assert any("lease file /var/lib/misc/dnsmasq.leases does not exist" in note for note in facts.notes)
     conf.write_text("dhcp-range=198.51.100.100,198.51.100.199\nleasefile-ro\n")
     assert any("leasefile-ro" in note for note in read(f"dnsmasq:{conf}").notes)
 
