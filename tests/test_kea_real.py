@@ -273,3 +273,28 @@ def test_https_control_agent_needs_its_ca_or_an_explicit_insecure():
 
 def _cli(*args: str):
     return CliRunner().invoke(program, list(args), catch_exceptions=False)
+
+
+# --- answers a running Kea gives rarely: replayed by a real local HTTP server ------------------------
+
+def test_agent_behind_a_reverse_proxy_path_and_odd_answers(httpserver):
+    # Shapes recorded from this Kea 2.2: a per-service list, and the agent's own bare object.
+    config = [{"arguments": {"Dhcp4": {"subnet4": [{"id": 1, "subnet": "198.51.100.0/24",
+                                                    "pools": [{"pool": "198.51.100.100-198.51.100.199"}]}]}},
+               "result": 0}]
+    httpserver.expect_request("/kea", method="POST", json={"command": "config-get", "service": ["dhcp4"]}) \
+        .respond_with_json(config)
+    httpserver.expect_request("/kea", method="POST", json={"command": "lease4-get-all", "service": ["dhcp4"]}) \
+        .respond_with_json([{"arguments": {"leases": []}, "result": 3, "text": "0 IPv4 lease(s) found."}])
+    facts = open_source(f"kea+http://127.0.0.1:{httpserver.port}/kea", SourceOptions()).read()
+    assert len(facts.ranges) == 1 and facts.leases == () and facts.notes == ()
+
+    httpserver.clear()
+    httpserver.expect_request("/", method="POST").respond_with_json({"result": 400, "text": "Bad Request"})
+    with pytest.raises(SourceError, match="config-get failed: Bad Request"):
+        open_source(f"kea+http://127.0.0.1:{httpserver.port}", SourceOptions()).read()
+
+    httpserver.clear()
+    httpserver.expect_request("/", method="POST").respond_with_json({"status": "ok"})
+    with pytest.raises(SourceError, match="not a Kea answer"):
+        open_source(f"kea+http://127.0.0.1:{httpserver.port}", SourceOptions()).read()

@@ -64,7 +64,8 @@ class KeaApiSource(DhcpSource):
 
     def _command(self, client, command: str, allowed: tuple[int, ...] = ()) -> dict:
         """Send one command to dhcp4; return its answer or raise naming the command and Kea's text."""
-        reply = client.post("/", {"command": command, "service": ["dhcp4"]})
+        # The agent listens at "/"; a path in the URI is kept for agents behind a reverse proxy.
+        reply = client.post("/" + client.address.path, {"command": command, "service": ["dhcp4"]})
         # The agent answers for itself with a bare object (e.g. 400 Bad Request), per service with a list.
         answer = reply[0] if isinstance(reply, list) and reply else reply
         if not isinstance(answer, dict) or not isinstance(answer.get("result"), int):
