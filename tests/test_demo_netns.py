@@ -45,6 +45,7 @@ def test_demo_shows_the_story_and_cleans_up():
     assert "duplicate-ip" in out and "198.51.100.20 is answered by 2 different MACs" in out
     assert "multiple-dhcp-servers" in out and "2 DHCP servers answered: " in out
     assert "198.51.100.1 (" in out and "198.51.100.254 (" in out
+    assert "unauthorized-dhcp-server" in out and "DHCP server 198.51.100.254 (" in out
     # check-pool: the phone in the pool, and the pool inside the router's DHCP range
     assert "pool-address-in-use" in out and "198.51.100.240" in out
     assert "pool-overlaps-dhcp" in out

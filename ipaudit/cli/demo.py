@@ -80,10 +80,13 @@ def demo_command() -> int:
       router .1 running dnsmasq with DHCP .2-.253, a phone holding .240,
       a laptop and a printer both set to .20, a travel router running a second dnsmasq.
     Then, from a scanner namespace:
-      ipaudit scan -i eth0
-      ipaudit check-pool 198.51.100.240-245 -i eth0 --dhcp-range 198.51.100.2-198.51.100.253
-    Expect: pool-address-in-use for .240, duplicate-ip for .20, two DHCP servers, and the
-    pool overlapping DHCP. Everything is removed afterwards, also on failure or Ctrl-C.
+      ipaudit scan -i eth0 --allowed-dhcp 198.51.100.1
+      ipaudit check-pool 198.51.100.240-245 -i eth0 --dhcp-range 198.51.100.2-198.51.100.253 \\
+          --gateway 198.51.100.1
+    Expect: duplicate-ip for .20, two DHCP servers (the travel router's unauthorized),
+    pool-address-in-use for the phone at .240, and the pool overlapping DHCP.
+
+    Everything is removed afterwards, also on failure or Ctrl-C.
 
     Needs root, iproute2 (ip) and dnsmasq. Takes about 15 seconds.
 
@@ -100,7 +103,7 @@ def demo_command() -> int:
         for name, address, what in DEVICES + (SCANNER,):
             _say(f"  {address.split('/')[0]:<15} {hosts[name].mac}  {name:<8} {what}")
         scanner = hosts["scanner"]
-        _run_ipaudit(lab, scanner, ["scan", "-i", scanner.interface])
+        _run_ipaudit(lab, scanner, ["scan", "-i", scanner.interface, "--allowed-dhcp", GATEWAY])
         _run_ipaudit(lab, scanner, ["check-pool", POOL, "-i", scanner.interface,
                                     "--dhcp-range", "-".join(DHCP_RANGE), "--gateway", GATEWAY])
         _say(f"\nTearing down {len(lab.namespaces)} namespaces and {len(lab.processes)} processes.")
