@@ -44,7 +44,9 @@ def lan():
             lab.add_addresses(host, [f"{ip}/24" for ip in SPREAD[n::4]])
         scanner = lab.add_host("scanner", "198.51.100.250/24")
         dnsmasq = lab.start_dnsmasq(router, "198.51.100.150,198.51.100.199", router="198.51.100.1")
-        truth = {"198.51.100.1": router.mac, "198.51.100.20": {dup_a.mac, dup_b.mac}}
+        # The scanner is a live host too: a pool planned from the scan must avoid its address.
+        truth = {"198.51.100.1": router.mac, "198.51.100.20": {dup_a.mac, dup_b.mac},
+                 "198.51.100.250": scanner.mac}
         truth.update({ip: lab.hosts[f"h{n}"].mac for n, ip in enumerate(SINGLES)})
         truth.update({ip: many[n % 4].mac for n, ip in enumerate(SPREAD)})
         yield lab, scanner, truth, dnsmasq
@@ -74,7 +76,7 @@ def test_clean_part_of_the_lan_exits_zero(lan):
     lab, scanner, _, _ = lan
     done, document = scan_json(lab, scanner, "--no-dhcp", "--subnet", "198.51.100.0/28", *FAST)
     assert done.returncode == 0, done.stderr
-    assert [h["ip"] for h in document["hosts"]] == ["198.51.100.1", *SINGLES]
+    assert [h["ip"] for h in document["hosts"]] == ["198.51.100.1", *SINGLES, "198.51.100.250"]
     assert document["findings"] == []
 
 
@@ -103,7 +105,8 @@ def test_probe_pool_sees_the_duplicate_inside_the_pool_and_the_dhcp_offer(lan):
                "print(json.dumps(inventory_to_dict(probe_pool('eth0', IPSet(IPRange('198.51.100.18', "
                "'198.51.100.22')), dhcp_timeout=4, rate=2000))))")
     inventory = inventory_from_dict(json.loads(lab.run(scanner, [sys.executable, "-c", snippet]).stdout))
-    assert [(str(h.ip), set(h.macs)) for h in inventory.hosts] == [("198.51.100.20", truth["198.51.100.20"])]
+    assert [(str(h.ip), set(h.macs)) for h in inventory.hosts] == [
+        ("198.51.100.20", truth["198.51.100.20"]), ("198.51.100.250", {truth["198.51.100.250"]})]
     assert [f.code for f in inventory.findings] == ["duplicate-ip"]
     assert [str(s.server_id) for s in inventory.dhcp_servers] == ["198.51.100.1"]
     assert IPAddress("198.51.100.150") <= inventory.dhcp_servers[0].offered_ip <= IPAddress("198.51.100.199")
@@ -185,11 +188,13 @@ def test_ctrl_c_ends_cleanly(lan):
 def test_someone_else_holding_our_address_is_a_self_conflict():
     with Lab(prefix="ipaL") as lab:
         twin = lab.add_host("twin", "198.51.100.250/24")
-        lab.add_host("other", "198.51.100.7/24")
+        other = lab.add_host("other", "198.51.100.7/24")
         scanner = lab.add_host("scanner", "198.51.100.250/24")
         done, document = scan_json(lab, scanner, "--no-dhcp", "--subnet", "198.51.100.0/28", *FAST)
     assert done.returncode == 2, done.stderr
     codes = [(f["code"], f["severity"], f["addresses"]) for f in document["findings"]]
     assert codes == [("ip-conflict-with-self", "critical", ["198.51.100.250"])]
     assert twin.mac in document["findings"][0]["message"]
-    assert [h["ip"] for h in document["hosts"]] == ["198.51.100.7"]
+    # Both claimants of our address are listed: ours first, then the twin.
+    assert [(h["ip"], h["macs"]) for h in document["hosts"]] == [
+        ("198.51.100.7", [other.mac]), ("198.51.100.250", [scanner.mac, twin.mac])]

@@ -17,7 +17,7 @@ from netaddr import IPNetwork, IPSet
 from ipaudit.errors import IpauditError
 from ipaudit.model import DhcpServer, Finding, Inventory
 from ipaudit.scan.arp import DEFAULT_RATE, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ArpSweep, sweep
-from ipaudit.scan.arp_findings import arp_findings, hosts_from_observations
+from ipaudit.scan.arp_findings import ArpObservation, arp_findings, hosts_from_observations
 from ipaudit.scan.interfaces import interface_info
 
 DEFAULT_DHCP_TIMEOUT = 6.0
@@ -101,7 +101,9 @@ def _look(interface: str, subnet: IPNetwork, targets: Iterable[int] | None, arp:
     findings = arp_findings(observations, own_ip=str(own.ip), own_mac=own.mac, interface=interface)
     if dhcp is not None:
         findings += _dhcp_findings(servers, dhcp.allowed)
-    inventory = Inventory(hosts=hosts_from_observations(o for o in observations if o.ip != str(own.ip)),
+    # The scanner holds its address too: a pool planned from this inventory must avoid it.
+    ourselves = ArpObservation(ip=str(own.ip), mac=own.mac, eth_source=own.mac)
+    inventory = Inventory(hosts=hosts_from_observations([ourselves, *observations]),
                           dhcp_servers=tuple(servers), interface=interface, subnet=subnet,
                           findings=tuple(findings))
     return LanScan(inventory=inventory, sweep=result)
