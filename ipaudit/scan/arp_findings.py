@@ -7,6 +7,7 @@ listening both reduce to observations, so both report findings the same way.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -36,15 +37,18 @@ def _macs_by_ip(observations: Iterable[ArpObservation]) -> dict[str, list[str]]:
 
 
 def _ip_order(ip: str) -> int:
-    return int(IPAddress(ip))
+    # inet_aton is ~20x cheaper than parsing an IPAddress, and a /16 sweep sorts thousands.
+    return int.from_bytes(socket.inet_aton(ip), "big")
 
 
 def hosts_from_observations(observations: Iterable[ArpObservation]) -> tuple[Host, ...]:
     """One Host per IP, with its distinct MACs in the order they were first seen, sorted by IP."""
     hosts = []
-    for ip, macs in sorted(_macs_by_ip(observations).items(), key=lambda item: _ip_order(item[0])):
+    keyed = sorted((_ip_order(ip), macs) for ip, macs in _macs_by_ip(observations).items())
+    for number, macs in keyed:
         vendors = [v for v in (vendor_of(m) for m in macs) if v]
-        hosts.append(Host(ip=IPAddress(ip), macs=tuple(macs), vendor=" / ".join(dict.fromkeys(vendors)) or None))
+        hosts.append(Host(ip=IPAddress(number, 4), macs=tuple(macs),
+                          vendor=" / ".join(dict.fromkeys(vendors)) or None))
     return tuple(hosts)
 
 
