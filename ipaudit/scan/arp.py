@@ -135,7 +135,8 @@ class _Receiver(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopping.is_set():
-                ready, _, _ = select.select([self.sock], [], [], 0.05)
+                # Short waits: the sweep joins this thread at its end, so they bound its tail.
+                ready, _, _ = select.select([self.sock], [], [], 0.01)
                 if ready:
                     self._drain()
             self._drain()
