@@ -110,14 +110,19 @@ class Lab:
             if self._closed:
                 return
             self._closed = True
-        for process in self.processes:
-            _stop(process)
-        for namespace in reversed(self.namespaces):
-            self._kill_leftovers(namespace)
-            subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
-        if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        self._restore_handlers()
+        # A second Ctrl-C while tearing down must not leave half the lab behind.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            for process in self.processes:
+                _stop(process)
+            for namespace in reversed(self.namespaces):
+                self._kill_leftovers(namespace)
+                subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
+            if self.workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+            self._restore_handlers()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def _install_handlers(self) -> None:
         atexit.register(self.close)
