@@ -198,3 +198,19 @@ def test_someone_else_holding_our_address_is_a_self_conflict():
     # Both claimants of our address are listed: ours first, then the twin.
     assert [(h["ip"], h["macs"]) for h in document["hosts"]] == [
         ("198.51.100.7", [other.mac]), ("198.51.100.250", [scanner.mac, twin.mac])]
+
+
+def test_interface_going_down_mid_sweep_is_exit_3_with_one_line():
+    with Lab(prefix="ipaL") as lab:
+        lab.add_host("other", "198.51.100.7/24")
+        scanner = lab.add_host("scanner", "198.51.100.250/24")
+        process = lab.spawn(scanner, ipaudit("scan", "-i", "eth0", "--no-dhcp", "--rate", "50"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        lab.run(scanner, ["ip", "link", "set", "eth0", "down"])
+        stdout, stderr = process.communicate(timeout=10)
+    assert process.returncode == 3 and stdout == ""
+    # Whichever notices first, the sender or the receiver, names the interface and the cause.
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and re.fullmatch(r"ipaudit: error: (sending|listening) on eth0 failed: "
+                                            r"Network is down", lines[0]), lines

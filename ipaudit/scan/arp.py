@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 
 from netaddr import IPNetwork
 
+from ipaudit.errors import IpauditError
 from ipaudit.scan import arp_frames as frames
 from ipaudit.scan.arp_findings import ArpObservation
 from ipaudit.scan.interfaces import InterfaceInfo, interface_info
@@ -41,6 +42,10 @@ ARP_REPLIES_FILTER = (
 SO_RCVBUFFORCE = 33
 SOL_PACKET, PACKET_IGNORE_OUTGOING = 263, 23
 RECEIVE_BUFFER = 8 * 1024 * 1024
+
+
+class ArpSweepError(IpauditError):
+    """The sweep's socket failed mid-way (the interface went down or away)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,8 @@ def send_frame(sock: socket.socket, frame: bytes) -> None:
             select.select([], [sock], [], 0.01)
         except OSError as problem:
             if problem.errno != errno.ENOBUFS:
-                raise
+                raise ArpSweepError(f"sending on {sock.getsockname()[0]} failed: "
+                                    f"{problem.strerror or problem}") from None
             time.sleep(0.0005)
 
 
@@ -140,6 +146,9 @@ class _Receiver(threading.Thread):
                 if ready:
                     self._drain()
             self._drain()
+        except OSError as problem:
+            self.failure = ArpSweepError(f"listening on {self.sock.getsockname()[0]} failed: "
+                                         f"{problem.strerror or problem}")
         except BaseException as problem:  # noqa: BLE001 - handed to the sending thread
             self.failure = problem
 
