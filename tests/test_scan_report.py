@@ -8,7 +8,7 @@ from netaddr import IPAddress, IPNetwork
 
 from ipaudit.cli.scan import _ProgressBar
 from ipaudit.inventory import inventory_from_dict, inventory_to_dict
-from ipaudit.model import DhcpServer, Host, Inventory
+from ipaudit.model import DhcpServer, Inventory
 from ipaudit.report.scan_table import render_scan_table
 from ipaudit.scan.arp_findings import ArpObservation, arp_findings, hosts_from_observations
 
