@@ -22,10 +22,11 @@ INVENTORY = Inventory(hosts=hosts_from_observations(OBSERVED), dhcp_servers=(SER
 
 
 def test_table_shows_hosts_with_every_mac_rtt_vendor_servers_findings_and_verdict():
-    text = render_scan_table(INVENTORY, {"198.51.100.1": 0.00042}, summary="swept 198.51.100.0/24")
+    text = render_scan_table(INVENTORY, {"198.51.100.1": 0.00042}, summary="swept 198.51.100.0/24",
+                             own_ip="198.51.100.20")
     assert text.startswith("swept 198.51.100.0/24\n")
     assert "02:1a:00:00:00:0a" in text and "02:1a:00:00:00:0b" in text
-    assert "Ayecom Technology" in text and "0.42" in text
+    assert "Ayecom Technology" in text and "0.42" in text and "this scanner" in text
     assert "198.51.100.77" in text and "198.51.100.0/24" in text and "3600" in text
     assert "duplicate-ip" in text and text.rstrip().endswith("status: CRITICAL")
 

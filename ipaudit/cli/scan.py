@@ -98,7 +98,7 @@ def scan_command(interface: str | None, subnet: str | None, force: bool, rate: f
 
     interface = interface or default_route_interface()
     allowed = _allowed_servers(allowed_dhcp)
-    rtts, summary = {}, None
+    rtts, summary, own_ip = {}, None, None
     if passive is not None:
         from ipaudit.scan.passive import listen
 
@@ -118,7 +118,7 @@ def scan_command(interface: str | None, subnet: str | None, force: bool, rate: f
                 progress.close()
         inventory = result.inventory
         if result.sweep is not None:
-            rtts = result.sweep.first_rtt()
+            rtts, own_ip = result.sweep.first_rtt(), result.sweep.own_ip
             summary = (f"swept {network} on {interface} in {result.sweep.seconds:g} s: "
                        f"{len(inventory.hosts)} of {result.sweep.targets} addresses answered "
                        f"({result.sweep.requests_sent} requests)")
@@ -127,7 +127,7 @@ def scan_command(interface: str | None, subnet: str | None, force: bool, rate: f
             note(summary)
         write_output(inventory_to_json(inventory), output)
     else:
-        write_output(render_scan_table(inventory, rtts, summary), output)
+        write_output(render_scan_table(inventory, rtts, summary, own_ip), output)
     return int(status_of(inventory.findings))
 
 

@@ -13,13 +13,15 @@ MESSAGE_WIDTH = 72
 
 
 def render_scan_table(inventory: Inventory, rtts: dict[str, float] | None = None,
-                      summary: str | None = None) -> str:
-    """``rtts`` maps IP to the first reply's round-trip time in seconds; ``summary`` heads the report."""
+                      summary: str | None = None, own_ip: str | None = None) -> str:
+    """``rtts`` maps IP to the first reply's round-trip time in seconds; ``summary`` heads the report;
+    ``own_ip`` marks the scanner's own row (it is listed: its address is in use too)."""
     rtts = rtts or {}
     parts = [summary] if summary else []
     if inventory.hosts:
         rows = [[str(h.ip), "\n".join(h.macs), h.vendor or "",
-                 f"{rtts[str(h.ip)] * 1000:.2f}" if str(h.ip) in rtts else ""] for h in inventory.hosts]
+                 "this scanner" if str(h.ip) == own_ip
+                 else f"{rtts[str(h.ip)] * 1000:.2f}" if str(h.ip) in rtts else ""] for h in inventory.hosts]
         parts.append(tabulate(rows, headers=["ip", "mac", "vendor", "rtt ms"], tablefmt="simple"))
     if inventory.dhcp_servers:
         rows = [[str(s.server_id or ""), s.mac or "", str(s.offered_ip or ""),
