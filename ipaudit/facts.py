@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from netaddr import IPNetwork, IPSet
+from netaddr import IPNetwork
 
 from ipaudit.addresses import parse_ip, parse_network, parse_spec
+from ipaudit.addressset import AddressSet
 from ipaudit.model import DhcpFacts, DhcpRange, Inventory, Lan, Lease
 
 
@@ -28,12 +29,12 @@ class LanOptions:
     in_use: tuple[str, ...] = ()
 
 
-def _holds(network: IPNetwork, addresses: IPSet) -> bool:
-    return bool(addresses) and addresses.issubset(IPSet([network]))
+def _holds(network: IPNetwork, addresses: AddressSet) -> bool:
+    return bool(addresses) and addresses.issubset(AddressSet([network]))
 
 
 def _pick_subnet(options: LanOptions, inventories: Sequence[Inventory], dhcp_facts: Sequence[DhcpFacts],
-                 anchor: IPSet, local_lookup) -> tuple[IPNetwork | None, str]:
+                 anchor: AddressSet, local_lookup) -> tuple[IPNetwork | None, str]:
     if options.subnet:
         return parse_network(options.subnet), "--subnet"
     for inventory in inventories:
@@ -55,14 +56,14 @@ def _pick_subnet(options: LanOptions, inventories: Sequence[Inventory], dhcp_fac
 
 
 def assemble_lan(options: LanOptions, inventories: Sequence[Inventory] = (), dhcp_facts: Sequence[DhcpFacts] = (),
-                 anchor: IPSet | None = None, local_lookup=None) -> Lan:
+                 anchor: AddressSet | None = None, local_lookup=None) -> Lan:
     """Build the Lan. ``anchor`` is the addresses the subnet must hold (the pools, or the DHCP range).
 
-    ``local_lookup(IPSet) -> InterfaceAddress | None`` finds a local interface's subnet; it is passed
+    ``local_lookup(AddressSet) -> InterfaceAddress | None`` finds a local interface's subnet; it is passed
     in so tests and offline planning can leave the host's interfaces out.
     """
     hosts = tuple(h for inventory in inventories for h in inventory.hosts)
-    in_use = _union(options.in_use) | IPSet(h.ip for h in hosts)
+    in_use = _union(options.in_use) | AddressSet(h.ip for h in hosts)
     dhcp_ranges = tuple(DhcpRange(r, "--dhcp-range") for spec in options.dhcp_ranges for r in parse_spec(spec).ranges)
     dhcp_ranges += tuple(r for facts in dhcp_facts for r in facts.ranges)
     reserved = tuple(r for facts in dhcp_facts for r in facts.reservations)
@@ -71,9 +72,7 @@ def assemble_lan(options: LanOptions, inventories: Sequence[Inventory] = (), dhc
     leases: tuple[Lease, ...] = tuple(lease for facts in dhcp_facts for lease in facts.leases)
     servers = tuple(s for inventory in inventories for s in inventory.dhcp_servers)
 
-    anchor = anchor if anchor is not None else IPSet()
-    if not anchor:
-        anchor = IPSet(r.addresses for r in dhcp_ranges)
+    anchor = anchor if anchor else AddressSet(r.addresses for r in dhcp_ranges)
     subnet, origin = _pick_subnet(options, inventories, dhcp_facts, anchor, local_lookup)
     gateway = parse_ip(options.gateway) if options.gateway else _offered_router(servers, subnet)
     return Lan(subnet=subnet, subnet_origin=origin, gateway=gateway, dhcp_ranges=dhcp_ranges,
@@ -81,8 +80,8 @@ def assemble_lan(options: LanOptions, inventories: Sequence[Inventory] = (), dhc
                dhcp_servers=servers, notes=tuple(n for facts in dhcp_facts for n in facts.notes))
 
 
-def _union(specs: Iterable[str]) -> IPSet:
-    return IPSet(r for spec in specs for r in parse_spec(spec).ranges)
+def _union(specs: Iterable[str]) -> AddressSet:
+    return AddressSet(r for spec in specs for r in parse_spec(spec).ranges)
 
 
 def _offered_router(servers: Sequence, subnet: IPNetwork | None):

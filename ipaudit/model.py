@@ -11,7 +11,9 @@ from functools import cached_property
 from datetime import datetime
 from enum import Enum
 
-from netaddr import IPAddress, IPNetwork, IPRange, IPSet
+from netaddr import IPAddress, IPNetwork, IPRange
+
+from ipaudit.addressset import AddressSet
 
 
 class Severity(str, Enum):
@@ -43,9 +45,9 @@ class Pool:
     avoid_buggy_ips: bool = False
     cidrs_with_host_bits: tuple[str, ...] = ()
 
-    @property
-    def addresses(self) -> IPSet:
-        return IPSet(self.ranges)
+    @cached_property
+    def addresses(self) -> AddressSet:
+        return AddressSet(self.ranges)
 
     @property
     def size(self) -> int:
@@ -133,6 +135,15 @@ class Inventory:
     findings: tuple[Finding, ...] = ()
 
 
+def usable(subnet: IPNetwork) -> AddressSet:
+    """The subnet without its network and broadcast addresses (IPv4 /30 and wider; IPv6 anycast)."""
+    if subnet.version == 4 and subnet.prefixlen <= 30:
+        return AddressSet([subnet]) - AddressSet([subnet.network, subnet.broadcast])
+    if subnet.version == 6 and subnet.prefixlen <= 126:
+        return AddressSet([subnet]) - AddressSet([subnet.network])  # the subnet-router anycast address
+    return AddressSet([subnet])
+
+
 @dataclass(frozen=True)
 class Lan:
     """All facts about one LAN that the planner checks pools against."""
@@ -143,26 +154,53 @@ class Lan:
     dhcp_ranges: tuple[DhcpRange, ...] = ()
     reserved: tuple[Reservation, ...] = ()
     # Addresses typed with --reserved: no MAC or name, and possibly whole ranges.
-    reserved_addresses: IPSet = field(default_factory=IPSet)
-    nodes: IPSet = field(default_factory=IPSet)
-    in_use: IPSet = field(default_factory=IPSet)
+    reserved_addresses: AddressSet = field(default_factory=AddressSet)
+    nodes: AddressSet = field(default_factory=AddressSet)
+    in_use: AddressSet = field(default_factory=AddressSet)
     hosts: tuple[Host, ...] = ()
     leases: tuple[Lease, ...] = ()
     dhcp_servers: tuple[DhcpServer, ...] = ()
     notes: tuple[str, ...] = ()
 
+    def __post_init__(self):
+        # Accept any address collection (an IPSet, a list of ranges) and keep AddressSets.
+        for name in ("reserved_addresses", "nodes", "in_use"):
+            value = getattr(self, name)
+            if not isinstance(value, AddressSet):
+                object.__setattr__(self, name, AddressSet(value))
+
     # Derived sets are cached: the planner asks for them once per pool.
     @cached_property
-    def dhcp_set(self) -> IPSet:
-        return IPSet(r.addresses for r in self.dhcp_ranges)
+    def dhcp_set(self) -> AddressSet:
+        return AddressSet(r.addresses for r in self.dhcp_ranges)
 
     @cached_property
-    def reserved_set(self) -> IPSet:
-        return IPSet(r.ip for r in self.reserved) | self.reserved_addresses
+    def reserved_set(self) -> AddressSet:
+        return AddressSet(r.ip for r in self.reserved) | self.reserved_addresses
 
     @cached_property
-    def leased_set(self) -> IPSet:
-        return IPSet(lease.ip for lease in self.leases)
+    def leased_set(self) -> AddressSet:
+        return AddressSet(lease.ip for lease in self.leases)
+
+    @cached_property
+    def owned_set(self) -> AddressSet:
+        """Every address a device owns: gateway, reservations, hosts, leases, nodes, DHCP servers and offers."""
+        singles = [a for s in self.dhcp_servers for a in (s.server_id, s.router, s.offered_ip) if a is not None]
+        if self.gateway is not None:
+            singles.append(self.gateway)
+        return AddressSet([self.reserved_set, self.in_use, self.leased_set, self.nodes, *singles])
+
+    @cached_property
+    def taken_set(self) -> AddressSet:
+        """Every address a pool must not use: the owned ones and the DHCP ranges."""
+        return self.owned_set | self.dhcp_set
+
+    @cached_property
+    def free_set(self) -> AddressSet:
+        """The usable part of the subnet nothing on the LAN owns (pools not counted)."""
+        if self.subnet is None:
+            return AddressSet()
+        return usable(self.subnet) - self.taken_set
 
     @cached_property
     def labels(self) -> dict[IPAddress, str]:

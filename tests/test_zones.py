@@ -6,9 +6,10 @@ from hypothesis import given, settings, strategies as st
 from netaddr import IPAddress, IPNetwork, IPRange, IPSet
 
 from ipaudit.addresses import format_range, parse_spec
-from ipaudit.model import DhcpRange, Lan, Pool
+from ipaudit.addressset import AddressSet
+from ipaudit.model import DhcpRange, Lan, Pool, usable
 from ipaudit.plan.recommend import place, recommend_block
-from ipaudit.plan.zones import DHCP_BUFFER, best_block, dhcp_shrink, free_space, free_zones, usable
+from ipaudit.plan.zones import DHCP_BUFFER, best_block, dhcp_shrink, free_space, free_zones
 
 BLOG_SUBNET = IPNetwork("192.168.1.0/24")
 
@@ -84,13 +85,13 @@ def test_recommended_block_never_touches_anything_taken(case):
     for advice in recommend_block(lan, [], size, "p"):
         blocks = [advice.block] if advice.block is not None else list(advice.zones)
         for block in blocks:
-            chosen = IPSet(block)
+            chosen = AddressSet([block])
             assert chosen.isdisjoint(lan.in_use)
             assert chosen.isdisjoint(lan.reserved_set)
             assert lan.gateway not in chosen
             assert chosen.issubset(usable(lan.subnet))
             if advice.kind == "shrink-dhcp":
-                assert chosen.isdisjoint(IPSet(advice.new_dhcp_range) if advice.new_dhcp_range else IPSet())
+                assert chosen.isdisjoint(AddressSet([advice.new_dhcp_range] if advice.new_dhcp_range else []))
             else:
                 assert chosen.isdisjoint(lan.dhcp_set)
             if advice.kind != "free-zones":

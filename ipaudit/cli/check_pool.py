@@ -8,6 +8,7 @@ import click
 from netaddr import IPSet
 
 from ipaudit.addresses import parse_ip
+from ipaudit.addressset import AddressSet
 from ipaudit.errors import IpauditError
 from ipaudit.exitstatus import ExitStatus
 from ipaudit.model import Finding, Lan, Pool, Severity
@@ -87,7 +88,7 @@ def check_pool_command(pool_specs: tuple[str, ...], **params) -> int:
     pools, manifests = read_pools(pool_specs, params["manifests"], params["context"])
     if not pools:
         raise IpauditError("no pool to check", hint="give a POOL like 192.168.1.240-245, or --from FILE")
-    anchor = IPSet(r for p in pools for r in p.ranges)
+    anchor = AddressSet(r for p in pools for r in p.ranges)
     lan = gather_lan(params, anchor, _live_inventory(params["interface"], pools, params["dhcp_timeout"]))
     findings = check_pools(pools, lan, manifests.advertised)
     advice = recommend_for_check(pools, lan, findings)
@@ -128,7 +129,7 @@ def recommend_command(pool_specs: tuple[str, ...], **params) -> int:
     """
     existing, _ = read_pools(pool_specs, params["manifests"], params["context"])
     # The subnet must hold the gateway; without one, the DHCP ranges anchor it.
-    anchor = IPSet([parse_ip(params["gateway"])]) if params["gateway"] else None
+    anchor = AddressSet([parse_ip(params["gateway"])]) if params["gateway"] else None
     lan = gather_lan(params, anchor)
     if lan.subnet is None:
         raise IpauditError("recommend needs the subnet", hint="give --subnet CIDR, e.g. --subnet 192.168.1.0/24")

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import click
-from netaddr import IPSet
 
 from ipaudit.addresses import parse_spec
+from ipaudit.addressset import AddressSet
 from ipaudit.errors import IpauditError
 from ipaudit.facts import LanOptions, assemble_lan
 from ipaudit.model import DhcpFacts, Inventory, Lan, Pool
@@ -123,7 +123,7 @@ def read_pools(specs: Sequence[str], manifests: Sequence[str], context: str | No
     return pools, PoolManifests(tuple(pools), None if advertised is None else frozenset(advertised))
 
 
-def gather_lan(params: dict, anchor: IPSet | None, inventories: Sequence[Inventory] = ()) -> Lan:
+def gather_lan(params: dict, anchor: AddressSet | None, inventories: Sequence[Inventory] = ()) -> Lan:
     """The Lan from the shared LAN options (a command's ``**params``) and any live inventories."""
     from ipaudit.inventory import load_inventory
     from ipaudit.sources.local_interfaces import subnet_containing

@@ -10,23 +10,25 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Callable, Iterable, Iterator, Sequence
 
-from netaddr import IPAddress, IPNetwork, IPSet
+from netaddr import IPAddress, IPNetwork
+
+from ipaudit.addressset import AddressSet
 
 from ipaudit.addresses import describe_set, format_range, format_set
 from ipaudit.model import Finding, Lan, Pool, Severity
-from ipaudit.plan.zones import DHCP_BUFFER, free_space, span
+from ipaudit.plan.zones import DHCP_BUFFER
 
 CRITICAL, WARNING, INFO = Severity.CRITICAL, Severity.WARNING, Severity.INFO
 #: A pool spanning more /24s than this is summarised rather than listed for .0/.255.
 BUGGY_IP_LIST_LIMIT = 256
 
 
-def _finding(code: str, severity: Severity, pool: Pool | None, message: str, addresses: IPSet) -> Finding:
+def _finding(code: str, severity: Severity, pool: Pool | None, message: str, addresses: AddressSet) -> Finding:
     prefix = f"pool {pool.name}: " if pool is not None else ""
     return Finding(code, severity, prefix + message, tuple(format_set(addresses)), pool.name if pool else None)
 
 
-def _count(addresses: IPSet) -> str:
+def _count(addresses: AddressSet) -> str:
     size = addresses.size
     return f"{size} address{'es' if size != 1 else ''}"
 
@@ -35,7 +37,7 @@ def check_subnet(pool: Pool, lan: Lan) -> Iterator[Finding]:
     if lan.subnet is None:
         return
     subnet = lan.subnet
-    outside = pool.addresses - IPSet([subnet])
+    outside = pool.addresses - AddressSet([subnet])
     if outside:
         yield _finding("pool-outside-subnet", CRITICAL, pool,
                        f"{describe_set(outside)} ({_count(outside)}) outside subnet {subnet}: "
@@ -45,23 +47,24 @@ def check_subnet(pool: Pool, lan: Lan) -> Iterator[Finding]:
                                      ("pool-includes-broadcast-address", subnet.broadcast, "broadcast")):
             if address in pool.addresses:
                 yield _finding(code, CRITICAL, pool, f"includes {address}, the {what} address of {subnet}",
-                               IPSet([address]))
+                               AddressSet([address]))
     elif subnet.version == 6 and subnet.prefixlen <= 126 and subnet.network in pool.addresses:
         yield _finding("pool-includes-network-address", CRITICAL, pool,
                        f"includes {subnet.network}, the subnet-router anycast address of {subnet}",
-                       IPSet([subnet.network]))
+                       AddressSet([subnet.network]))
 
 
 def check_gateway(pool: Pool, lan: Lan) -> Iterator[Finding]:
     if lan.gateway is not None and lan.gateway in pool.addresses:
         yield _finding("pool-includes-gateway", CRITICAL, pool,
                        f"includes the gateway {lan.gateway}: announcing it would hijack the LAN's router",
-                       IPSet([lan.gateway]))
+                       AddressSet([lan.gateway]))
 
 
 def check_dhcp(pool: Pool, lan: Lan) -> Iterator[Finding]:
     for dhcp_range in lan.dhcp_ranges:
-        overlap = pool.addresses & IPSet(dhcp_range.addresses)
+        r = dhcp_range.addresses
+        overlap = pool.addresses & AddressSet.from_spans([(r.first, r.last, r.version)])
         if overlap:
             yield _finding("pool-overlaps-dhcp", CRITICAL, pool,
                            f"{describe_set(overlap)} ({_count(overlap)}) inside DHCP range "
@@ -71,21 +74,21 @@ def check_dhcp(pool: Pool, lan: Lan) -> Iterator[Finding]:
         if server.offered_ip is not None and server.offered_ip in pool.addresses:
             yield _finding("pool-overlaps-dhcp", CRITICAL, pool,
                            f"DHCP server {server.server_id or server.mac} offered {server.offered_ip}, "
-                           "an address inside the pool", IPSet([server.offered_ip]))
+                           "an address inside the pool", AddressSet([server.offered_ip]))
 
 
 def check_buffer(pool: Pool, lan: Lan) -> Iterator[Finding]:
     for dhcp_range in lan.dhcp_ranges:
         r = dhcp_range.addresses
-        near = pool.addresses & IPSet([span(r.first - DHCP_BUFFER, r.last + DHCP_BUFFER, r.version)])
-        if near and not pool.addresses & IPSet(r):
+        near = pool.addresses & AddressSet.from_spans([(r.first - DHCP_BUFFER, r.last + DHCP_BUFFER, r.version)])
+        if near and not pool.addresses & AddressSet.from_spans([(r.first, r.last, r.version)]):
             yield _finding("pool-no-buffer", WARNING, pool,
                            f"{describe_set(near)} within {DHCP_BUFFER} addresses of DHCP range "
                            f"{format_range(r)} ({dhcp_range.label}): a small change to the DHCP range "
                            "would overlap the pool", near)
 
 
-def _labelled(addresses: IPSet, labels: dict[IPAddress, str], limit: int = 6) -> str:
+def _labelled(addresses: AddressSet, labels: dict[IPAddress, str], limit: int = 6) -> str:
     """The first ``limit`` addresses with what is known of each (MAC, hostname), then a count."""
     shown = []
     for address_range in addresses.iter_ipranges():
@@ -127,11 +130,11 @@ def check_host_bits(pool: Pool, lan: Lan) -> Iterator[Finding]:
         network = IPNetwork(cidr).cidr
         yield _finding("pool-cidr-host-bits", WARNING, pool,
                        f"{cidr} has host bits set; MetalLB silently uses the whole {network}",
-                       IPSet([network]))
+                       AddressSet([network]))
 
 
-def _buggy_addresses(pool: Pool) -> IPSet:
-    buggy = IPSet()
+def _buggy_addresses(pool: Pool) -> AddressSet:
+    buggy = []
     for r in pool.ranges:
         if r.version != 4:
             continue
@@ -141,8 +144,8 @@ def _buggy_addresses(pool: Pool) -> IPSet:
         for block in blocks:
             for address in ((block << 8), (block << 8) | 0xFF):
                 if r.first <= address <= r.last:
-                    buggy.add(IPAddress(address, 4))
-    return buggy
+                    buggy.append(IPAddress(address, 4))
+    return AddressSet(buggy)
 
 
 def check_buggy_ips(pool: Pool, lan: Lan) -> Iterator[Finding]:
@@ -150,22 +153,23 @@ def check_buggy_ips(pool: Pool, lan: Lan) -> Iterator[Finding]:
         return
     buggy = _buggy_addresses(pool)
     if lan.subnet is not None and lan.subnet.version == 4:
-        buggy -= IPSet([lan.subnet.network, lan.subnet.broadcast])  # already critical above
+        buggy -= AddressSet([lan.subnet.network, lan.subnet.broadcast])  # already critical above
     if buggy:
         yield _finding("pool-buggy-ips", WARNING, pool,
                        f"includes {describe_set(buggy)}, ending in .0 or .255, which some consumer devices "
                        "drop; set avoidBuggyIPs: true or leave them out", buggy)
 
 
-def check_room(pool: Pool, lan: Lan, others: Sequence[Pool]) -> Iterator[Finding]:
+def check_room(pools: Sequence[Pool], lan: Lan) -> Iterator[Finding]:
     if lan.subnet is None or not lan.dhcp_ranges:
         return
-    room = free_space(lan, others)
-    largest = max((r.size for r in room.iter_ipranges()), default=0)
-    if largest < pool.size:
-        yield _finding("dhcp-range-fills-subnet", WARNING, pool,
-                       f"outside the DHCP ranges the largest free block in {lan.subnet} has {largest} addresses, "
-                       f"fewer than the pool's {pool.size}: shrink the DHCP range to make room", IPSet())
+    largest = lan.free_set.largest_run()
+    for pool in pools:
+        if largest < pool.size:
+            yield _finding("dhcp-range-fills-subnet", WARNING, pool,
+                           f"outside the DHCP ranges the largest free block in {lan.subnet} has {largest} "
+                           f"address{'es' if largest != 1 else ''}, fewer than the pool's {pool.size}: "
+                           "shrink the DHCP range to make room", AddressSet())
 
 
 PoolCheck = Callable[[Pool, Lan], Iterable[Finding]]
@@ -209,7 +213,7 @@ def check_advertised(pools: Sequence[Pool], advertised: frozenset[str] | None) -
         if pool.kind == "metallb" and pool.name not in advertised:
             yield _finding("pool-not-advertised", INFO, pool,
                            "no L2Advertisement names this pool, so MetalLB will not answer ARP for it",
-                           IPSet())
+                           AddressSet())
 
 
 def check_pools(pools: Sequence[Pool], lan: Lan, advertised: frozenset[str] | None = None) -> list[Finding]:
@@ -218,7 +222,7 @@ def check_pools(pools: Sequence[Pool], lan: Lan, advertised: frozenset[str] | No
     for pool in pools:
         for check in POOL_CHECKS:
             findings.extend(check(pool, lan))
-        findings.extend(check_room(pool, lan, [p for p in pools if p is not pool]))
+    findings.extend(check_room(pools, lan))
     findings.extend(check_overlapping_pools(pools))
     findings.extend(check_advertised(pools, advertised))
     findings.extend(check_lan_knowledge(pools, lan))

@@ -31,7 +31,7 @@ class Recommendation:
 
 
 def _zones(lan: Lan, pools: Sequence[Pool]) -> Recommendation:
-    zones = tuple(free_zones(free_space(lan, pools))[:ZONES_SHOWN])
+    zones = tuple(free_zones(free_space(lan, pools), ZONES_SHOWN))
     listed = ", ".join(f"{format_range(z)} ({z.size})" for z in zones) or "none"
     return Recommendation("free-zones", f"free zones in {lan.subnet}, largest first: {listed}", zones=zones)
 
@@ -48,7 +48,7 @@ def _shrink_message(shrink, size: int) -> str:
 
 def place(lan: Lan, others: Sequence[Pool], size: int, pool_name: str | None) -> Recommendation:
     """The best block of ``size`` addresses clear of ``others``; a DHCP shrink when none is free."""
-    block = best_block(free_space(lan, others), size, lan.dhcp_set)
+    block = best_block(free_space(lan, others, at_least=size), size, lan.dhcp_set)
     target = f"pool {pool_name}" if pool_name else "a pool"
     if block is not None:
         return Recommendation("use-block", f"use {format_range(block)} ({size} addresses) for {target}: "

@@ -5,12 +5,16 @@ All set algebra over netaddr; no loop walks single addresses.
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_left
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-from netaddr import IPAddress, IPNetwork, IPRange, IPSet
+from netaddr import IPAddress, IPRange
 
-from ipaudit.model import Lan, Pool
+from ipaudit.addressset import AddressSet
+
+from ipaudit.model import Lan, Pool, usable
 
 #: Addresses kept between a DHCP range and a pool, so an off-by-a-few DHCP edit does not collide.
 DHCP_BUFFER = 4
@@ -24,51 +28,38 @@ def span(first: int, last: int, version: int) -> IPRange:
     return IPRange(IPAddress(max(first, 0), version), IPAddress(min(last, top), version))
 
 
-def usable(subnet: IPNetwork) -> IPSet:
-    """The subnet without its network and broadcast addresses (IPv4 /30 and wider)."""
-    space = IPSet([subnet])
-    if subnet.version == 4 and subnet.prefixlen <= 30:
-        space.remove(subnet.network)
-        space.remove(subnet.broadcast)
-    elif subnet.version == 6 and subnet.prefixlen <= 126:
-        space.remove(subnet.network)  # the subnet-router anycast address
-    return space
+def free_space(lan: Lan, pools: Iterable[Pool] = (), at_least: int = 1) -> AddressSet:
+    """The LAN's free addresses, less those of ``pools``; only runs of ``at_least`` addresses if asked.
+
+    Taking pools away only splits runs, so runs already too short can be dropped first: on a LAN
+    of thousands of scattered hosts that keeps every later step small.
+    """
+    space = lan.free_set.wide(at_least) if at_least > 1 else lan.free_set
+    claimed = AddressSet(r for pool in pools for r in pool.ranges)
+    return space - claimed if claimed else space
 
 
-def taken(lan: Lan, pools: Iterable[Pool] = ()) -> IPSet:
-    """Every address something else already owns: gateway, DHCP, reservations, hosts, leases, nodes, pools."""
-    owned = lan.dhcp_set | lan.reserved_set | lan.in_use | lan.leased_set | lan.nodes
-    if lan.gateway is not None:
-        owned.add(lan.gateway)
-    for server in lan.dhcp_servers:
-        for address in (server.server_id, server.router, server.offered_ip):
-            if address is not None:
-                owned.add(address)
-    for pool in pools:
-        owned |= pool.addresses
-    return owned
+def free_zones(space: AddressSet, most: int | None = None) -> list[IPRange]:
+    """Contiguous free ranges, largest first, then in address order; the first ``most`` of them."""
+    order = (lambda run: (-(run[1] - run[0]), run[2], run[0]))
+    runs = sorted(space.runs(), key=order) if most is None else heapq.nsmallest(most, space.runs(), key=order)
+    return [span(*run) for run in runs]
 
 
-def free_space(lan: Lan, pools: Iterable[Pool] = ()) -> IPSet:
-    if lan.subnet is None:
-        return IPSet()
-    return usable(lan.subnet) - taken(lan, pools)
-
-
-def free_zones(space: IPSet) -> list[IPRange]:
-    """Contiguous free ranges, largest first, then in address order."""
-    return sorted(space.iter_ipranges(), key=lambda r: (-r.size, r.first))
-
-
-def _distance(first: int, last: int, dhcp: list[IPRange]) -> int:
-    """How far a block lies from the nearest DHCP address (large when there is none)."""
-    gaps = [r.first - last for r in dhcp if r.first > last] + [first - r.last for r in dhcp if r.last < first]
+def _distance(first: int, last: int, version: int, firsts: list, dhcp: list) -> int:
+    """How far a block lies from the nearest DHCP address of its family (large when there is none)."""
+    index = bisect_left(firsts, (version, first))
+    gaps = []
+    # DHCP runs are disjoint and sorted, so only the neighbours around the block can be nearest.
+    for neighbour in (index - 1, index):
+        if 0 <= neighbour < len(dhcp) and dhcp[neighbour][2] == version:
+            dhcp_first, dhcp_last, _ = dhcp[neighbour]
+            gaps.append(dhcp_first - last if dhcp_first > last else first - dhcp_last if dhcp_last < first else 0)
     return min(gaps, default=1 << 128)
 
 
-def _placements(zone: IPRange, size: int) -> list[tuple[int, int]]:
-    """The two ends of a zone, each also snapped to a CIDR-aligned start when it still fits."""
-    a, b = zone.first, zone.last
+def _placements(a: int, b: int, size: int) -> list[tuple[int, int]]:
+    """The two ends of a zone [a, b], each also snapped to a CIDR-aligned start when it still fits."""
     step = 1 << (size - 1).bit_length()
     top_aligned = ((b - size + 1) // step) * step
     bottom_aligned = -(-a // step) * step
@@ -77,7 +68,7 @@ def _placements(zone: IPRange, size: int) -> list[tuple[int, int]]:
     return [(s, s + size - 1) for s in starts]
 
 
-def best_block(space: IPSet, size: int, dhcp: IPSet, buffer: int = DHCP_BUFFER,
+def best_block(space: AddressSet, size: int, dhcp: AddressSet, buffer: int = DHCP_BUFFER,
                buffer_required: bool = False) -> IPRange | None:
     """The block of ``size`` free addresses to recommend, or None when none fits.
 
@@ -88,21 +79,21 @@ def best_block(space: IPSet, size: int, dhcp: IPSet, buffer: int = DHCP_BUFFER,
     """
     if size < 1:
         return None
-    dhcp_ranges = list(dhcp.iter_ipranges())
-    padded = IPSet(span(r.first - buffer, r.last + buffer, r.version) for r in dhcp_ranges)
+    dhcp_runs = sorted((version, first, last) for first, last, version in dhcp.runs())
+    firsts = [(version, first) for version, first, _ in dhcp_runs]
+    dhcp_runs = [(first, last, version) for version, first, last in dhcp_runs]
+    padded = AddressSet.from_spans((first - buffer, last + buffer, version) for first, last, version in dhcp_runs)
+    step = 1 << (size - 1).bit_length()
     for candidate_space in (space - padded,) if buffer_required else (space - padded, space):
         best, best_score = None, None
-        for zone in candidate_space.iter_ipranges():
-            if zone.size < size:
-                continue
-            for first, last in _placements(zone, size):
-                aligned = first % (1 << (size - 1).bit_length()) == 0
-                distance = _distance(first, last, dhcp_ranges)
-                score = (distance >= FAR_FROM_DHCP, aligned, distance, first)
+        for a, b, version in candidate_space.runs_at_least(size):
+            for first, last in _placements(a, b, size):
+                distance = _distance(first, last, version, firsts, dhcp_runs)
+                score = (distance >= FAR_FROM_DHCP, first % step == 0, distance, first)
                 if best_score is None or score > best_score:
-                    best, best_score = span(first, last, zone.version), score
+                    best, best_score = (first, last, version), score
         if best is not None:
-            return best
+            return span(*best)
     return None
 
 
@@ -116,61 +107,65 @@ class DhcpShrink:
     block: IPRange
 
 
-def _feasible(lan: Lan, pools: list[Pool], index: int, new: IPRange | None, size: int) -> IPRange | None:
-    ranges = list(lan.dhcp_ranges)
-    if new is None:
-        del ranges[index]
-    else:
-        ranges[index] = replace(ranges[index], addresses=new)
-    trial = replace(lan, dhcp_ranges=tuple(ranges))
-    # A shrink is a deliberate change: it must leave the buffer, or the next edit overlaps again.
-    return best_block(free_space(trial, pools), size, trial.dhcp_set, buffer_required=True)
+class _CutTrial:
+    """Free space around one DHCP range, to try cuts to it cheaply.
 
+    Only called when no block fits anywhere, so a block can appear only where
+    the cut frees addresses: within ``size`` of the range. The window adds the
+    buffer on top, so DHCP further away cannot matter.
+    """
 
-def _shrink_top(lan: Lan, pools: list[Pool], index: int, size: int) -> DhcpShrink | None:
-    old = lan.dhcp_ranges[index].addresses
-    # Keep [first, k]; smaller k frees more, so search the largest k that fits.
-    if _feasible(lan, pools, index, None, size) is None:
-        return None
-    low, high = old.first - 1, old.last  # low: known feasible (range dropped), high: known infeasible
-    while high - low > 1:
-        middle = (low + high) // 2
-        if _feasible(lan, pools, index, span(old.first, middle, old.version), size) is not None:
-            low = middle
-        else:
-            high = middle
-    new = None if low < old.first else span(old.first, low, old.version)
-    return DhcpShrink(old, new, lan.dhcp_ranges[index].label, _feasible(lan, pools, index, new, size))
+    def __init__(self, lan: Lan, claimed: AddressSet, index: int, size: int):
+        r = self.range = lan.dhcp_ranges[index].addresses
+        reach = size + DHCP_BUFFER
+        low, high = r.first - reach, r.last + reach
+        window = AddressSet.from_spans([(low, high, r.version)])
+        nearby = [(d.first, d.last, d.version) for i, d in enumerate(d.addresses for d in lan.dhcp_ranges)
+                  if i != index and d.version == r.version and d.last >= low and d.first <= high]
+        self.others = AddressSet.from_spans(nearby) & window
+        self.space = (usable(lan.subnet) & window) - lan.owned_set - claimed - self.others
+        self.size = size
 
+    def kept(self, bound: int, from_top: bool) -> IPRange | None:
+        """What stays of the range when the cut starts above ``bound`` (from_top) or below it."""
+        first, last = (self.range.first, bound) if from_top else (bound, self.range.last)
+        return span(first, last, self.range.version) if first <= last else None
 
-def _shrink_bottom(lan: Lan, pools: list[Pool], index: int, size: int) -> DhcpShrink | None:
-    old = lan.dhcp_ranges[index].addresses
-    if _feasible(lan, pools, index, None, size) is None:
-        return None
-    low, high = old.first, old.last + 1  # low: known infeasible, high: known feasible (dropped)
-    while high - low > 1:
-        middle = (low + high) // 2
-        if _feasible(lan, pools, index, span(middle, old.last, old.version), size) is not None:
-            high = middle
-        else:
-            low = middle
-    new = None if high > old.last else span(high, old.last, old.version)
-    return DhcpShrink(old, new, lan.dhcp_ranges[index].label, _feasible(lan, pools, index, new, size))
+    def block(self, kept: IPRange | None) -> IPRange | None:
+        # A shrink is a deliberate change: it must leave the buffer, or the next edit overlaps again.
+        new = AddressSet(kept) if kept is not None else AddressSet()
+        return best_block(self.space - new, self.size, self.others | new, buffer_required=True)
+
+    def smallest_cut(self, from_top: bool) -> DhcpShrink | None:
+        r = self.range
+        # Binary search between a bound known to fit (range dropped) and one known not to (range kept whole).
+        fits, fails = (r.first - 1, r.last) if from_top else (r.last + 1, r.first)
+        if self.block(None) is None:
+            return None
+        while abs(fits - fails) > 1:
+            middle = (fits + fails) // 2
+            if self.block(self.kept(middle, from_top)) is not None:
+                fits = middle
+            else:
+                fails = middle
+        kept = self.kept(fits, from_top)
+        return DhcpShrink(r, kept, "", self.block(kept))
 
 
 def dhcp_shrink(lan: Lan, pools: Iterable[Pool], size: int) -> DhcpShrink | None:
     """The smallest cut to one DHCP range that frees ``size`` addresses (plus buffer) inside the subnet."""
     if lan.subnet is None:
         return None
-    pools = list(pools)
+    claimed = AddressSet(r for pool in pools for r in pool.ranges)
     options = []
     for index, dhcp_range in enumerate(lan.dhcp_ranges):
         if dhcp_range.addresses.version != lan.subnet.version:
             continue
-        for shrink in (_shrink_top(lan, pools, index, size), _shrink_bottom(lan, pools, index, size)):
+        trial = _CutTrial(lan, claimed, index, size)
+        for from_top in (True, False):
+            shrink = trial.smallest_cut(from_top)
             if shrink is not None:
                 kept = shrink.new_range.size if shrink.new_range is not None else 0
-                options.append((kept, shrink.new_range is not None and shrink.new_range.first == shrink.old_range.first, shrink))
-    if not options:
-        return None
-    return max(options, key=lambda option: (option[0], option[1]))[2]
+                # Most addresses kept for DHCP wins; on a tie, cut the top (the range keeps its start).
+                options.append((kept, from_top, replace(shrink, label=dhcp_range.label)))
+    return max(options, key=lambda option: option[:2])[2] if options else None

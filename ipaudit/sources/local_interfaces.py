@@ -12,7 +12,9 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from netaddr import IPAddress, IPNetwork, IPSet
+from netaddr import IPAddress, IPNetwork
+
+from ipaudit.addressset import AddressSet
 
 SIOCGIFADDR = 0x8915
 SIOCGIFNETMASK = 0x891B
@@ -63,7 +65,7 @@ def interface_addresses() -> list[InterfaceAddress]:
     return [a for a in _ipv4_addresses() + _ipv6_addresses() if not a.address.is_loopback()]
 
 
-def subnet_containing(addresses: IPSet) -> InterfaceAddress | None:
+def subnet_containing(addresses: AddressSet) -> InterfaceAddress | None:
     """The most specific local subnet that holds every one of ``addresses``, if any."""
-    holding = [a for a in interface_addresses() if addresses.issubset(IPSet([a.network]))]
+    holding = [a for a in interface_addresses() if addresses.issubset(AddressSet([a.network]))]
     return max(holding, key=lambda a: a.network.prefixlen, default=None)
