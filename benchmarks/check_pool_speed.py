@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Benchmark: offline check-pool start-up and planner speed, as ratios against a baseline run alongside.
+
+Targets (issue "The offline core"):
+  1. check-pool imports neither scapy nor requests.
+  2. Cold wall time of check-pool <= 1.5x `python -c "import click, netaddr, tabulate, yaml"`.
+  3. 50 pools against 65,536 in-use addresses and 100 DHCP ranges in < 1 s
+     (planner in-process, and end to end through the CLI with a 65,536-host scan inventory).
+
+Not a test: these machines are shared and noisy, so it prints figures and PASS/MISS, and exits 0.
+Usage: python benchmarks/check_pool_speed.py [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHECK = [sys.executable, "-m", "ipaudit", "check-pool", "192.168.1.240-245", "--subnet", "192.168.1.0/24",
+         "--dhcp-range", "192.168.1.2-192.168.1.120"]
+BASELINE = [sys.executable, "-c", "import click, netaddr, tabulate, yaml"]
+PROBE_IMPORTS = ("import sys\nfrom ipaudit.cli.main import program\n"
+                 "program.main(['check-pool', '192.168.1.240-245', '--subnet', '192.168.1.0/24', '--dhcp-range',"
+                 " '192.168.1.2-192.168.1.120', '--format', 'json'], standalone_mode=False)\n"
+                 "print(sorted(m for m in ('scapy', 'requests') if m in sys.modules), file=sys.stderr)\n")
+
+
+def wall(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - started
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def imports_target() -> None:
+    done = subprocess.run([sys.executable, "-c", PROBE_IMPORTS], capture_output=True, text=True)
+    loaded = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "?"
+    print(f"1. modules scapy/requests loaded by check-pool: {loaded}  [{verdict(loaded == '[]')}]")
+
+
+def cold_start_target(runs: int) -> None:
+    ours, base = [], []
+    for _ in range(runs):  # interleaved, so both see the same machine load
+        ours.append(wall(CHECK))
+        base.append(wall(BASELINE))
+    ratio = statistics.median(ours) / statistics.median(base)
+    print(f"2. cold start: check-pool median {statistics.median(ours) * 1000:.0f} ms, baseline imports "
+          f"{statistics.median(base) * 1000:.0f} ms, ratio {ratio:.2f}x (target <= 1.5x)  [{verdict(ratio <= 1.5)}]")
+
+
+def big_lan(tmp: Path) -> tuple[list[str], Path]:
+    """A /15 with 65,536 live hosts scattered over 198.18.0.0/16, 100 DHCP ranges in 198.19.x, and 50 pools:
+    25 among the hosts, 25 overlapping DHCP, so every pool gets findings and a recommendation."""
+    dhcp = [f"198.19.{i}.10-198.19.{i}.200" for i in range(100)]
+    pools = [f"198.18.{i * 8}.1-198.18.{i * 8}.20" for i in range(25)]
+    pools += [f"198.19.{i * 4}.190-198.19.{i * 4}.220" for i in range(25)]
+    # 32,768 hosts on every other address of 198.18.0.0/16 (no two neighbours, so no range can summarise
+    # them) and 32,768 packed into 198.19.128.0/17; 198.19.100.0-198.19.127.255 stays free.
+    numbers = list(range(0, 65536, 2)) + list(range(65536 + 32768, 131072))
+    hosts = [{"ip": f"198.{18 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}",
+              "macs": [f"02:00:00:{n >> 16:02x}:{(n >> 8) & 255:02x}:{n & 255:02x}"], "vendor": None}
+             for n in numbers]
+    inventory = tmp / "scan.json"
+    inventory.write_text(json.dumps({"version": 1, "hosts": hosts, "dhcp_servers": []}))
+    argv = [arg for spec in dhcp for arg in ("--dhcp-range", spec)]
+    return pools + ["--subnet", "198.18.0.0/15"] + argv, inventory
+
+
+def planner_target(tmp: Path) -> None:
+    from netaddr import IPSet
+
+    from ipaudit.addresses import parse_spec
+    from ipaudit.facts import LanOptions, assemble_lan
+    from ipaudit.inventory import load_inventory
+    from ipaudit.model import Pool
+    from ipaudit.plan.checks import check_pools
+    from ipaudit.plan.recommend import recommend_for_check
+
+    args, inventory_path = big_lan(tmp)
+    pool_specs = args[:50]
+    dhcp = args[53::2]
+    inventory = load_inventory(str(inventory_path))
+    started = time.perf_counter()
+    pools = [Pool(f"pool-{i}", parse_spec(s).ranges) for i, s in enumerate(pool_specs)]
+    lan = assemble_lan(LanOptions(subnet="198.18.0.0/15", dhcp_ranges=tuple(dhcp)), [inventory],
+                       anchor=IPSet(r for p in pools for r in p.ranges))
+    findings = check_pools(pools, lan)
+    recommend_for_check(pools, lan, findings)
+    seconds = time.perf_counter() - started
+    print(f"3a. planner: 50 pools x 65,536 in-use x 100 DHCP ranges: {seconds * 1000:.0f} ms, "
+          f"{len(findings)} findings (target < 1 s)  [{verdict(seconds < 1)}]")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "ipaudit", "check-pool", *args, "--inventory", str(inventory_path),
+                           "--format", "json"], capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    print(f"3b. end to end CLI incl. start-up and reading the 65,536-host inventory: {seconds * 1000:.0f} ms, "
+          f"exit {done.returncode} (target < 1 s)  [{verdict(seconds < 1)}]")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    runs = parser.parse_args().runs
+    imports_target()
+    cold_start_target(runs)
+    with tempfile.TemporaryDirectory() as tmp:
+        planner_target(Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
