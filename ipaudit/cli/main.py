@@ -7,6 +7,7 @@ click's own usage errors, which click would otherwise exit with 2 (CRITICAL).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -23,8 +24,29 @@ def _error_line(text: str) -> str:
     return "ipaudit: error: " + " ".join(str(text).split())
 
 
+# Each command lives in its own module, imported only when that command runs, so
+# `ipaudit check-pool` never pays for the scanner and `ipaudit scan` never for the planner.
+COMMAND_MODULES = {
+    "check-pool": "check_pool",
+    "recommend": "check_pool",
+    "scan": "scan",
+    "demo": "demo",
+    "sources": "sources",
+}
+
+
 class IpauditGroup(click.Group):
     """A click group whose failures are one line on stderr and exit status 3."""
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx, name):
+        if name in COMMAND_MODULES and name not in self.commands:
+            module = importlib.import_module(f"ipaudit.cli.{COMMAND_MODULES[name]}")
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return super().get_command(ctx, name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
@@ -68,18 +90,6 @@ def program() -> None:
       ipaudit recommend --subnet 192.168.1.0/24 --dhcp-range 192.168.1.2-192.168.1.120 --size 6 --emit metallb
       sudo ipaudit scan -i eth0
     """
-
-
-def _register_commands() -> None:
-    # Each command lives in its own module; importing them is cheap (no scapy, no requests).
-    from ipaudit.cli import check_pool, demo, scan, sources
-
-    for module in (check_pool, scan, demo, sources):
-        for command in module.COMMANDS:
-            program.add_command(command)
-
-
-_register_commands()
 
 
 def main() -> None:
