@@ -78,13 +78,18 @@ def _optional_ip(record: dict, key: str, where: str) -> IPAddress | None:
 
 
 def _host(record: Any, where: str) -> Host:
-    if not isinstance(record, dict) or "ip" not in record:
+    # Called once per host: a scan of a /16 holds tens of thousands, so keep it lean.
+    if not isinstance(record, dict) or not isinstance(record.get("ip"), str):
         raise InventoryError(f"{where}: a host needs an 'ip'")
-    macs = record.get("macs") or []
-    if not isinstance(macs, list):
+    macs = record.get("macs") or ()
+    if not isinstance(macs, list | tuple):
         raise InventoryError(f"{where}: 'macs' must be a list")
-    return Host(ip=_optional_ip(record, "ip", where), macs=tuple(str(m).lower() for m in macs),
-                vendor=_text(record.get("vendor")))
+    try:
+        ip = parse_ip(record["ip"])
+    except IpauditError:
+        raise InventoryError(f"{where}: ip {record['ip']!r} is not an IP address") from None
+    vendor = record.get("vendor")
+    return Host(ip, tuple(str(m).lower() for m in macs), None if vendor is None else str(vendor))
 
 
 def _server(record: Any, where: str) -> DhcpServer:
