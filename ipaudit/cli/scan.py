@@ -68,7 +68,8 @@ class _ProgressBar:
 @click.option("--no-dhcp", is_flag=True, help="Skip DHCP discovery.")
 @click.option("--no-arp", is_flag=True, help="Skip the ARP sweep.")
 @click.option("--passive", type=click.FloatRange(min=0.1), metavar="SECONDS",
-              help="Send nothing: listen to ARP and DHCP traffic for SECONDS and report what it shows.")
+              help="Send nothing: listen to ARP and DHCP traffic for SECONDS and report what it shows. "
+                   "On a switch, DHCP replies unicast to other clients reach only a mirror port.")
 @click.option("--client-mac", metavar="MAC",
               help="MAC to send the DHCP DISCOVER from [default: a fixed locally administered one "
                    "derived from the interface].")
