@@ -12,8 +12,7 @@ from typing import Any
 
 from ipaudit.model import DhcpFacts
 from ipaudit.sources.api_records import FactsBuilder, parse_subnet
-from ipaudit.sources.credentials import credentials_for
-from ipaudit.sources.http import HttpClient
+from ipaudit.sources.http import basic_auth_client
 from ipaudit.sources.interface import DhcpSource
 
 
@@ -53,12 +52,9 @@ class AdGuardSource(DhcpSource):
     example = "adguard+https://adguard.lan"
 
     def read(self) -> DhcpFacts:
-        credentials = credentials_for(self.uri)
-        credentials.require("username", "password", source=self.uri)
-        with HttpClient(self.uri, self.options, auth_hint=credentials.auth_hint("username", "password")) as client:
-            client.basic_auth(credentials.username, credentials.password)
+        with basic_auth_client(self, "username", "password") as client:
             facts = FactsBuilder(client.source)
-            prefix = ("/" + client.address.path) if client.address.path else ""
+            prefix = client.path_prefix()
             status = client.require_dict(client.get(f"{prefix}/control/dhcp/status"), where="GET /control/dhcp/status")
             if "enabled" not in status:
                 raise client.error("unexpected response from GET /control/dhcp/status: no enabled",

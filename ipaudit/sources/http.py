@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ipaudit import __version__
-from ipaudit.sources.credentials import Secret
-from ipaudit.sources.interface import SourceError, SourceOptions
+from ipaudit.sources.credentials import Credentials, Secret, credentials_for
+from ipaudit.sources.interface import DhcpSource, SourceError, SourceOptions
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,11 @@ class HttpClient:
     @property
     def base_url(self) -> str:
         return self.address.base_url
+
+    def path_prefix(self, default: str = "") -> str:
+        """``/`` plus the URI's path (or ``default`` when it has none); "" when both are empty."""
+        path = self.address.path or default
+        return "/" + path if path else ""
 
     def _verify(self) -> bool | str:
         if self.options.insecure:
@@ -248,6 +253,35 @@ class HttpClient:
         if not isinstance(value, dict):
             raise self.error(f"unexpected response from {where}: expected an object{_at(keys)}, got {_kind(value)}")
         return value
+
+
+def api_client(source: DhcpSource, *fields: str) -> tuple[Credentials, HttpClient]:
+    """The credentials and a (not yet entered) client for ``source``, once every one of ``fields`` is set.
+
+    A missing field is a SourceError saying where to set it, raised before the URI is
+    even parsed; a 401/403 later names where ``fields`` came from.
+    """
+    credentials = credentials_for(source.uri)
+    credentials.require(*fields, source=source.uri)
+    return credentials, HttpClient(source.uri, source.options, auth_hint=credentials.auth_hint(*fields))
+
+
+def basic_auth_client(source: DhcpSource, user_field: str, secret_field: str) -> HttpClient:
+    """A client for ``source`` that sends HTTP basic auth from two credential fields.
+
+    ``user_field`` may itself be a secret (OPNsense's API key): it is then kept out of
+    every message too. Use the result as a context manager.
+    """
+    credentials, client = api_client(source, user_field, secret_field)
+    user = getattr(credentials, user_field)
+    try:
+        client.basic_auth(user.reveal() if isinstance(user, Secret) else user, getattr(credentials, secret_field))
+        if isinstance(user, Secret):
+            client.keep_secret(user)
+    except BaseException:
+        client.close()
+        raise
+    return client
 
 
 def _at(keys: tuple) -> str:

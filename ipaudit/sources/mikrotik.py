@@ -17,8 +17,7 @@ from ipaudit.addresses import parse_spec
 from ipaudit.errors import SpecError
 from ipaudit.model import DhcpFacts
 from ipaudit.sources.api_records import FactsBuilder, after, duration_seconds, parse_subnet
-from ipaudit.sources.credentials import credentials_for
-from ipaudit.sources.http import HttpClient
+from ipaudit.sources.http import HttpClient, basic_auth_client
 from ipaudit.sources.interface import DhcpSource
 
 # Lease states in which the address is handed out (RouterOS: waiting, testing, busy, offered, bound).
@@ -108,12 +107,9 @@ class MikroTikSource(DhcpSource):
     example = "mikrotik+https://192.168.88.1"
 
     def read(self) -> DhcpFacts:
-        credentials = credentials_for(self.uri)
-        credentials.require("username", "password", source=self.uri)
-        with HttpClient(self.uri, self.options, auth_hint=credentials.auth_hint("username", "password")) as client:
-            client.basic_auth(credentials.username, credentials.password)
+        with basic_auth_client(self, "username", "password") as client:
             facts = FactsBuilder(client.source)
-            prefix = "/" + (client.address.path or "rest")
+            prefix = client.path_prefix("rest")
             pools = _rows(client, f"{prefix}/ip/pool")
             servers = _rows(client, f"{prefix}/ip/dhcp-server")
             networks = _rows(client, f"{prefix}/ip/dhcp-server/network")

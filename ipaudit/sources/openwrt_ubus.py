@@ -15,8 +15,7 @@ from netaddr import IPAddress, IPNetwork, IPRange
 
 from ipaudit.model import DhcpFacts
 from ipaudit.sources.api_records import FactsBuilder, after, parse_subnet
-from ipaudit.sources.credentials import credentials_for
-from ipaudit.sources.http import HttpClient
+from ipaudit.sources.http import HttpClient, api_client
 from ipaudit.sources.interface import DhcpSource
 
 NO_SESSION = "0" * 32
@@ -143,10 +142,9 @@ class OpenWrtUbusSource(DhcpSource):
     example = "openwrt+https://192.168.1.1"
 
     def read(self) -> DhcpFacts:
-        credentials = credentials_for(self.uri)
-        credentials.require("password", source=self.uri)
+        credentials, client = api_client(self, "password")
         username = credentials.username or "root"
-        with HttpClient(self.uri, self.options, auth_hint=credentials.auth_hint("password")) as client:
+        with client:
             facts = FactsBuilder(client.source)
             endpoint = client.address.path or "ubus"
             session = _UbusSession(client, endpoint)

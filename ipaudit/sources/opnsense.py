@@ -17,8 +17,7 @@ from ipaudit.addresses import parse_spec
 from ipaudit.errors import SpecError
 from ipaudit.model import DhcpFacts
 from ipaudit.sources.api_records import FactsBuilder, from_epoch, parse_subnet
-from ipaudit.sources.credentials import credentials_for
-from ipaudit.sources.http import HttpClient
+from ipaudit.sources.http import basic_auth_client
 from ipaudit.sources.interface import DhcpSource
 
 # Every row at once: the search endpoints page by rowCount; -1 means all.
@@ -94,11 +93,7 @@ class OpnsenseSource(DhcpSource):
     example = "opnsense+https://firewall.lan"
 
     def read(self) -> DhcpFacts:
-        credentials = credentials_for(self.uri)
-        credentials.require("api_key", "api_secret", source=self.uri)
-        with HttpClient(self.uri, self.options, auth_hint=credentials.auth_hint("api_key", "api_secret")) as client:
-            client.basic_auth(credentials.api_key.reveal(), credentials.api_secret)
-            client.keep_secret(credentials.api_key)
+        with basic_auth_client(self, "api_key", "api_secret") as client:
             facts = FactsBuilder(client.source)
             self.client = client
             subnets = self._rows("kea/dhcpv4/search_subnet")
@@ -121,14 +116,14 @@ class OpnsenseSource(DhcpSource):
         """Older OPNsense lists only ``subnet`` in search_subnet; get_subnet/UUID has the pools."""
         if "pools" in row or not row.get("uuid"):
             return row
-        path = "/" + (self.client.address.path or "api") + f"/kea/dhcpv4/get_subnet/{row['uuid']}"
+        path = self.client.path_prefix("api") + f"/kea/dhcpv4/get_subnet/{row['uuid']}"
         subnet = self.client.require_dict(self.client.get(path), "subnet4", where=f"GET {path}")
         return {**row, "pools": subnet.get("pools", "")}
 
     def _rows(self, endpoint: str) -> list[dict] | None:
         """The rows of one search endpoint; None when the endpoint does not exist (module absent)."""
         client = self.client
-        path = "/" + (client.address.path or "api") + "/" + endpoint
+        path = client.path_prefix("api") + "/" + endpoint
         answer = client.get(path, params=ALL_ROWS, ok_statuses=(404,))
         if answer is None or (isinstance(answer, dict) and answer.get("errorMessage") and "rows" not in answer):
             return None

@@ -71,7 +71,7 @@ class PiholeSource(DhcpSource):
         credentials = credentials_for(self.uri)
         with HttpClient(self.uri, self.options, auth_hint=credentials.auth_hint("password")) as client:
             facts = FactsBuilder(client.source)
-            prefix = "/" + (client.address.path or "api")
+            prefix = client.path_prefix("api")
             logged_in = self._login(client, prefix, credentials)
             try:
                 config = client.get(f"{prefix}/config/dhcp")

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from ipaudit.model import DhcpFacts
 from ipaudit.sources.api_records import FactsBuilder, parse_subnet
-from ipaudit.sources.credentials import credentials_for
-from ipaudit.sources.http import HttpClient
+from ipaudit.sources.http import HttpClient, api_client
 from ipaudit.sources.interface import DhcpSource
 
 
@@ -56,9 +55,8 @@ class UnifiSource(DhcpSource):
     example = "unifi+https://unifi.lan/default"
 
     def read(self) -> DhcpFacts:
-        credentials = credentials_for(self.uri)
-        credentials.require("username", "password", source=self.uri)
-        with HttpClient(self.uri, self.options, auth_hint=credentials.auth_hint("username", "password")) as client:
+        credentials, client = api_client(self, "username", "password")
+        with client:
             facts = FactsBuilder(client.source)
             site = client.address.path or "default"
             body = {"username": credentials.username, "password": credentials.password.reveal()}
