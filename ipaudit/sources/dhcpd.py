@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from netaddr import IPAddress, IPNetwork, IPRange
 
 from ipaudit.model import DhcpFacts, DhcpRange, Lease, Reservation
-from ipaudit.sources.files import from_epoch, normal_mac, parse_file_uri, read_text, utc_now
+from ipaudit.sources.files import from_epoch, normal_mac, parse_file_uri, read_text, resolve_lease_file, utc_now
 from ipaudit.sources.interface import DhcpSource, SourceError
 
 DEFAULT_LEASE_FILE = "/var/lib/dhcp/dhcpd.leases"
@@ -288,12 +288,9 @@ class DhcpdSource(DhcpSource):
         notes = list(config.notes)
         leases: list[Lease] = []
         reservations = list(config.reservations)
-        lease_path = target.leases if target.leases is not None else DEFAULT_LEASE_FILE
-        if not lease_path:
-            notes.append("no lease file read (?leases= is empty)")
-        elif target.leases is None and not os.path.exists(lease_path):
-            notes.append(f"lease file {lease_path} does not exist: leases unknown (pass ?leases=PATH)")
-        else:
+        lease_path = resolve_lease_file(target, DEFAULT_LEASE_FILE, notes)
+        if lease_path:
+            # Not read_leases: hosts made over OMAPI live in the lease file, and they are reservations too.
             text = read_text(lease_path, self.uri, "dhcpd lease file")
             statements = parse_statements(text, lease_path, self.uri)
             leases, lease_notes = leases_from_dhcpd(text, self.uri, now or utc_now(), lease_path, statements)

@@ -25,7 +25,7 @@ from datetime import datetime
 from netaddr import IPAddress, IPNetwork, IPRange
 
 from ipaudit.model import DhcpFacts, DhcpRange, Lease, Reservation
-from ipaudit.sources.files import from_epoch, normal_mac, parse_file_uri, read_text, utc_now
+from ipaudit.sources.files import from_epoch, normal_mac, parse_file_uri, read_leases, read_text, resolve_lease_file
 from ipaudit.sources.interface import DhcpSource, SourceError
 
 DEFAULT_LEASE_FILE = "/var/lib/misc/dnsmasq.leases"
@@ -278,21 +278,10 @@ class DnsmasqSource(DhcpSource):
                 notes.append("read-ethers: static hosts in /etc/ethers are not read")
         if not ranges:
             notes.append("no dynamic dhcp-range in the config")
-        leases: list[Lease] = []
-        if target.leases is not None:
-            lease_path = target.leases or None
-            if lease_path is None:
-                notes.append("no lease file read (?leases= is empty)")
-        else:
-            lease_path = lease_file or DEFAULT_LEASE_FILE
-            if lease_file_ro and not lease_file:
-                notes.append("leasefile-ro: dnsmasq keeps no lease file; leases unknown")
-                lease_path = None
-            elif not os.path.exists(lease_path):
-                notes.append(f"lease file {lease_path} does not exist: leases unknown (pass ?leases=PATH)")
-                lease_path = None
-        if lease_path:
-            leases, lease_notes = read_dnsmasq_leases(lease_path, self.uri, now or utc_now())
-            notes += lease_notes
+        why_not = None
+        if lease_file_ro and not lease_file:
+            why_not = "leasefile-ro: dnsmasq keeps no lease file; leases unknown"
+        lease_path = resolve_lease_file(target, lease_file or DEFAULT_LEASE_FILE, notes, why_not)
+        leases = read_leases(lease_path, read_dnsmasq_leases, self.uri, now, notes)
         return DhcpFacts(source=self.uri, ranges=tuple(ranges), leases=tuple(leases),
                          reservations=tuple(reservations), notes=tuple(notes))

@@ -9,11 +9,19 @@ lease file": ranges and reservations only.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from ipaudit.sources.interface import SourceError
+
+if TYPE_CHECKING:
+    from ipaudit.model import Lease
+
+# (lease file path, source URI, now) -> (active leases, notes on what was left out)
+LeaseReader = Callable[[str, str, datetime], "tuple[list[Lease], list[str]]"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,37 @@ def parse_file_uri(uri: str) -> FileUri:
     if not path:
         raise SourceError(f"DHCP source {uri!r} names no file", hint=f"like {scheme}:/etc/...")
     return FileUri(uri=uri, scheme=scheme.lower(), path=os.path.expanduser(path), leases=leases)
+
+
+def resolve_lease_file(target: FileUri, default_path: str, notes: list[str], why_not: str | None = None) -> str | None:
+    """The lease file to read, or None with a note on ``notes`` saying why no leases are read.
+
+    ``?leases=PATH`` is read as given (a missing file is then an error, not a note);
+    ``?leases=`` reads none. Otherwise ``default_path`` (the config's lease file, or the
+    server's default) is read if it exists, unless ``why_not`` says the server keeps no
+    lease file we can read.
+    """
+    if target.leases is not None:
+        if not target.leases:
+            notes.append("no lease file read (?leases= is empty)")
+        return target.leases or None
+    if why_not:
+        notes.append(why_not)
+        return None
+    if not os.path.exists(default_path):
+        notes.append(f"lease file {default_path} does not exist: leases unknown (pass ?leases=PATH)")
+        return None
+    return default_path
+
+
+def read_leases(lease_path: str | None, read: LeaseReader, source: str, now: datetime | None,
+                notes: list[str]) -> list[Lease]:
+    """The leases ``read`` finds in ``lease_path`` (none when it is None); its notes go onto ``notes``."""
+    if not lease_path:
+        return []
+    leases, lease_notes = read(lease_path, source, now or utc_now())
+    notes += lease_notes
+    return leases
 
 
 def read_text(path: str, source: str, what: str) -> str:

@@ -25,7 +25,7 @@ from netaddr import IPAddress
 from ipaudit.addresses import parse_network, parse_spec
 from ipaudit.errors import SpecError
 from ipaudit.model import DhcpFacts, DhcpRange, Lease, Reservation
-from ipaudit.sources.files import from_epoch, normal_mac, parse_file_uri, read_text, utc_now
+from ipaudit.sources.files import from_epoch, normal_mac, parse_file_uri, read_leases, read_text, resolve_lease_file
 from ipaudit.sources.interface import DhcpSource, SourceError
 from ipaudit.sources.kea_json import load_kea_json
 
@@ -208,20 +208,8 @@ class KeaFileSource(DhcpSource):
             raise SourceError(f"{self.uri}: {target.path} has no Dhcp4 section (is it kea-dhcp4.conf?)")
         dhcp4 = document["Dhcp4"]
         ranges, reservations, notes = facts_from_dhcp4(dhcp4, self.uri)
-        leases: list[Lease] = []
-        if target.leases is not None:
-            lease_path = target.leases or None
-            if lease_path is None:
-                notes.append("no lease file read (?leases= is empty)")
-        else:
-            lease_path, why_not = lease_file_of(dhcp4)
-            if why_not:
-                notes.append(why_not)
-            elif not os.path.exists(lease_path):
-                notes.append(f"lease file {lease_path} does not exist: leases unknown (pass ?leases=PATH)")
-                lease_path = None
-        if lease_path:
-            leases, lease_notes = read_lease_log(lease_path, self.uri, now or utc_now())
-            notes += lease_notes
+        configured, why_not = lease_file_of(dhcp4)
+        lease_path = resolve_lease_file(target, configured, notes, why_not)
+        leases = read_leases(lease_path, read_lease_log, self.uri, now, notes)
         return DhcpFacts(source=self.uri, ranges=tuple(ranges), leases=tuple(leases),
                          reservations=tuple(reservations), notes=tuple(notes))

@@ -26,9 +26,9 @@ from datetime import datetime
 
 from netaddr import IPAddress, IPNetwork, IPRange
 
-from ipaudit.model import DhcpFacts, DhcpRange, Lease, Reservation
+from ipaudit.model import DhcpFacts, DhcpRange, Reservation
 from ipaudit.sources.dnsmasq import read_dnsmasq_leases
-from ipaudit.sources.files import normal_mac, parse_file_uri, read_text, utc_now
+from ipaudit.sources.files import normal_mac, parse_file_uri, read_leases, read_text, resolve_lease_file
 from ipaudit.sources.interface import DhcpSource, SourceError
 
 DEFAULT_LEASE_FILE = "/tmp/dhcp.leases"
@@ -154,9 +154,10 @@ class OpenWrtUciSource(DhcpSource):
         reservations = self._hosts(dhcp)
         if any(s.type == "odhcpd" and s.options.get("maindhcp") == "1" for s in dhcp):
             notes.append("odhcpd is the main DHCPv4 server (maindhcp 1): its leases are not in dnsmasq's lease file")
-        leases, lease_notes = self._leases(target.leases, dhcp, paths, now or utc_now())
+        lease_path = resolve_lease_file(target, self._lease_file(dhcp, paths), notes)
+        leases = read_leases(lease_path, read_dnsmasq_leases, self.uri, now, notes)
         return DhcpFacts(source=self.uri, ranges=tuple(ranges), leases=tuple(leases),
-                         reservations=tuple(reservations), notes=tuple(notes + lease_notes))
+                         reservations=tuple(reservations), notes=tuple(notes))
 
     def _range(self, section: Section, interfaces: dict[str, Section], paths: _Paths) -> tuple[DhcpRange | None, str | None]:
         name = section.options.get("interface")
@@ -203,14 +204,8 @@ class OpenWrtUciSource(DhcpSource):
                                                 hostname=section.options.get("name") or section.name, source=self.uri))
         return reservations
 
-    def _leases(self, explicit: str | None, dhcp: list[Section], paths: _Paths, now: datetime) -> tuple[list[Lease], list[str]]:
-        if explicit is not None:
-            if not explicit:
-                return [], ["no lease file read (?leases= is empty)"]
-            return read_dnsmasq_leases(explicit, self.uri, now)
+    def _lease_file(self, dhcp: list[Section], paths: _Paths) -> str:
+        """The dnsmasq section's leasefile (else /tmp/dhcp.leases), inside the copied tree when reading a copy."""
         configured = next((s.options["leasefile"] for s in dhcp if s.type == "dnsmasq" and s.options.get("leasefile")),
                           DEFAULT_LEASE_FILE)
-        path = os.path.join(paths.root, configured.lstrip("/")) if paths.root else configured
-        if not os.path.exists(path):
-            return [], [f"lease file {path} does not exist: leases unknown (pass ?leases=PATH)"]
-        return read_dnsmasq_leases(path, self.uri, now)
+        return os.path.join(paths.root, configured.lstrip("/")) if paths.root else configured
