@@ -1,6 +1,6 @@
 """Where a pool can go: free space, the best block of N addresses, and the DHCP shrink that makes room.
 
-All set algebra over netaddr; no loop walks single addresses.
+All set algebra over AddressSet runs; no loop walks single addresses.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Iterable
 from netaddr import IPAddress, IPRange
 
 from ipaudit.addressset import AddressSet
-
 from ipaudit.model import Lan, Pool, usable
 
 #: Addresses kept between a DHCP range and a pool, so an off-by-a-few DHCP edit does not collide.
@@ -79,9 +78,8 @@ def best_block(space: AddressSet, size: int, dhcp: AddressSet, buffer: int = DHC
     """
     if size < 1:
         return None
-    dhcp_runs = sorted((version, first, last) for first, last, version in dhcp.runs())
-    firsts = [(version, first) for version, first, _ in dhcp_runs]
-    dhcp_runs = [(first, last, version) for version, first, last in dhcp_runs]
+    dhcp_runs = list(dhcp.runs())  # IPv4 runs first, each family in address order
+    firsts = [(version, first) for first, _, version in dhcp_runs]
     padded = AddressSet.from_spans((first - buffer, last + buffer, version) for first, last, version in dhcp_runs)
     step = 1 << (size - 1).bit_length()
     for candidate_space in (space - padded,) if buffer_required else (space - padded, space):
