@@ -14,7 +14,8 @@ MESSAGE_WIDTH = 72
 
 
 def _wrap(text: str) -> str:
-    return "\n".join(textwrap.wrap(text, MESSAGE_WIDTH)) or text
+    # Addresses and option names hold dashes: never break a line inside one.
+    return "\n".join(textwrap.wrap(text, MESSAGE_WIDTH, break_on_hyphens=False)) or text
 
 
 def render_table(report: PlanReport) -> str:
