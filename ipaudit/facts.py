@@ -77,7 +77,8 @@ def assemble_lan(options: LanOptions, inventories: Sequence[Inventory] = (), dhc
     gateway = parse_ip(options.gateway) if options.gateway else _offered_router(servers, subnet)
     return Lan(subnet=subnet, subnet_origin=origin, gateway=gateway, dhcp_ranges=dhcp_ranges,
                reserved=reserved, reserved_addresses=reserved_addresses, nodes=nodes, in_use=in_use, hosts=hosts, leases=leases,
-               dhcp_servers=servers, notes=tuple(n for facts in dhcp_facts for n in facts.notes))
+               dhcp_servers=servers,
+               notes=tuple(f"{facts.source}: {n}" for facts in dhcp_facts for n in facts.notes))
 
 
 def _union(specs: Iterable[str]) -> AddressSet:

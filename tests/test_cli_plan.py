@@ -127,3 +127,17 @@ def test_real_entry_point_and_module_run():
         assert done.stdout == ""
         assert done.stderr.count("\n") == 1 and "reversed range" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_source_notes_reach_the_report(run_cli, tmp_path):
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text(f"dhcp-range=192.168.1.2,192.168.1.120,12h\ndhcp-leasefile={tmp_path / 'gone.leases'}\n")
+    result = run_cli("check-pool", "192.168.1.240-245", "--subnet", "192.168.1.0/24",
+                     "--dhcp-source", f"dnsmasq:{conf}", "--format", "json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0
+    assert report["dhcp_ranges"][0]["range"] == "192.168.1.2-192.168.1.120"
+    (note,) = report["notes"]
+    assert note.startswith(f"dnsmasq:{conf}: ") and "leases unknown" in note
+    table = run_cli("check-pool", "192.168.1.240-245", "--subnet", "192.168.1.0/24", "--dhcp-source", f"dnsmasq:{conf}")
+    assert "notes from the sources:" in table.stdout and "leases unknown" in table.stdout

@@ -57,6 +57,7 @@ def report_to_dict(report: PlanReport) -> dict[str, Any]:
         "pools": pools,
         "findings": [finding_to_dict(f) for f in report.findings],
         "recommendations": [recommendation_to_dict(r) for r in report.recommendations],
+        "notes": list(lan.notes),
         "counts": {s.value: sum(f.severity is s for f in report.findings) for s in Severity},
     }
 

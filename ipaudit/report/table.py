@@ -39,6 +39,8 @@ def render_table(report: PlanReport) -> str:
     if report.recommendations:
         rows = [[r.kind, _wrap(r.message)] for r in report.recommendations]
         parts.append(tabulate(rows, headers=["recommendation", "detail"], tablefmt="simple"))
+    if lan.notes:
+        parts.append("notes from the sources:\n" + "\n".join(f"  - {_wrap(n)}" for n in lan.notes))
     parts.append(f"status: {STATUS_NAMES[report.status].upper()}")
     return "\n\n".join(parts) + "\n"
 
