@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from http_fakes import PASSWORD, base_uri, clean_env, fixture, self_signed, tls_server  # noqa: F401
+from http_fakes import PASSWORD, base_uri, clean_env, fixture, self_signed, threaded_server, tls_server  # noqa: F401
 from test_cluster_sources import TOKEN, api_server, fake_kubectl, serve_api, serviceaccount  # noqa: F401
 from test_http_sources import fake_pihole, fake_unifi, logouts
 
@@ -103,3 +103,25 @@ def test_missing_credentials_exit_3_naming_the_variables(scheme, clean_env, run_
     vendor = scheme.split("+")[0].upper()
     assert result.exit_code == 3
     assert f"IPAUDIT_{vendor}_" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_check_pool_source_timeout_is_one_line_exit_3(threaded_server, clean_env, run_cli):
+    import time
+
+    from werkzeug import Response
+
+    def slow(_request):
+        time.sleep(1.5)
+        return Response("{}", content_type="application/json")
+
+    clean_env.setenv("IPAUDIT_ADGUARD_USERNAME", "admin")
+    clean_env.setenv("IPAUDIT_ADGUARD_PASSWORD", PASSWORD)
+    threaded_server.expect_request("/control/dhcp/status").respond_with_handler(slow)
+    started = time.monotonic()
+    result = run_cli("check-pool", "192.0.2.150-160", "--subnet", "192.0.2.0/24", "--source-timeout", "0.3",
+                     "--dhcp-source", base_uri("adguard+http", threaded_server))
+    assert time.monotonic() - started < 1.4
+    assert result.exit_code == 3 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "no answer within 0.3s" in result.stderr and "--source-timeout" in result.stderr
+    assert PASSWORD not in result.stderr

@@ -49,6 +49,8 @@ lan_options = _compose(
                  "kea+http://router:8000 or dnsmasq:/etc/dnsmasq.conf (repeatable; see 'ipaudit sources')."),
     click.option("--ca-cert", metavar="FILE", help="CA bundle for HTTPS sources."),
     click.option("--insecure", is_flag=True, help="Do not verify HTTPS certificates of sources (prints a warning)."),
+    click.option("--source-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, metavar="S",
+                 help="Seconds to wait for each HTTP request to a DHCP source."),
 )
 
 output_options = _compose(
@@ -72,13 +74,13 @@ pool_source_options = _compose(
 )
 
 
-def read_dhcp_sources(uris: Sequence[str], ca_cert: str | None, insecure: bool) -> list[DhcpFacts]:
+def read_dhcp_sources(uris: Sequence[str], ca_cert: str | None, insecure: bool, timeout: float) -> list[DhcpFacts]:
     if not uris:
         return []
     from ipaudit.sources.interface import SourceOptions
     from ipaudit.sources.registry import open_source
 
-    options = SourceOptions(ca_cert=ca_cert, insecure=insecure)
+    options = SourceOptions(ca_cert=ca_cert, insecure=insecure, timeout=timeout)
     # Their notes (leases unknown, hook not loaded ...) travel in Lan.notes into the report itself.
     return [open_source(uri, options).read() for uri in uris]
 
@@ -128,7 +130,8 @@ def gather_lan(params: dict, anchor: AddressSet | None, inventories: Sequence[In
     options = LanOptions(subnet=params["subnet"], gateway=params["gateway"], dhcp_ranges=params["dhcp_ranges"],
                          reserved=params["reserved"], nodes=params["nodes"], in_use=params["in_use"])
     inventories = [load_inventory(path) for path in params["inventories"]] + list(inventories)
-    dhcp_facts = read_dhcp_sources(params["dhcp_sources"], params["ca_cert"], params["insecure"])
+    dhcp_facts = read_dhcp_sources(params["dhcp_sources"], params["ca_cert"], params["insecure"],
+                                   params["source_timeout"])
     return assemble_lan(options, inventories, dhcp_facts, anchor=anchor, local_lookup=subnet_containing)
 
 

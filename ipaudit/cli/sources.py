@@ -124,7 +124,7 @@ def sources_command(context: click.Context, output_format: str) -> None:
 @format_option
 @click.option("--ca-cert", metavar="FILE", help="CA bundle for HTTPS sources.")
 @click.option("--insecure", is_flag=True, help="Do not verify HTTPS certificates (prints a warning).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, metavar="S",
+@click.option("--source-timeout", "timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, metavar="S",
               help="Seconds to wait for an HTTP source.")
 def show_command(uri: str, output_format: str, ca_cert: str | None, insecure: bool, timeout: float) -> None:
     """Print the DHCP ranges, leases, reservations and notes one source yields.

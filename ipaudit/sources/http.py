@@ -193,7 +193,7 @@ class HttpClient:
             raise self.error(f"TLS verification failed ({_tls_reason(problem)})",
                              hint="pass --ca-cert FILE with the router's CA, or --insecure to skip verification") from None
         except requests.exceptions.Timeout:
-            raise self.error(f"no answer within {timeout:g}s ({what})", hint="is the host up? raise --timeout") from None
+            raise self.error(f"no answer within {timeout:g}s ({what})", hint="is the host up? give it longer with --source-timeout") from None
         except requests.exceptions.ConnectionError as problem:
             raise self.error(_connection_reason(problem, self.address.port or _default_port(self.address))) from None
         except requests.exceptions.RequestException as problem:
