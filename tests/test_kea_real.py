@@ -42,7 +42,7 @@ class KeaServer:
     """kea-dhcp4 + kea-ctrl-agent serving 198.51.100.0/24 (pool .100-.199) from a temp dir."""
 
     def __init__(self, lease_cmds: bool = True, auth: bool = False, preloaded_csv: str | None = None,
-                 tls: bool = False):
+                 tls: bool = False, cert_required: bool = False):
         for binary in ("kea-dhcp4", "kea-ctrl-agent"):
             if shutil.which(binary) is None:
                 pytest.fail(f"{binary} is not installed: apt-get install kea-dhcp4-server kea-ctrl-agent")
@@ -73,11 +73,12 @@ class KeaServer:
                          "severity": "INFO"}],
         }}
         self.tls = tls
+        self.cert_required = cert_required
         if tls:
-            _make_certificates(self.dir)
+            _make_certificates(self.dir, client=cert_required)
             agent["Control-agent"].update({"trust-anchor": str(self.dir / "ca.pem"),
                                            "cert-file": str(self.dir / "server.pem"),
-                                           "key-file": str(self.dir / "server.key"), "cert-required": False})
+                                           "key-file": str(self.dir / "server.key"), "cert-required": cert_required})
         if auth:
             agent["Control-agent"]["authentication"] = {"type": "basic", "realm": "kea-control-agent",
                                                         "clients": [{"user": "admin", "password": PASSWORD}]}
@@ -93,6 +94,11 @@ class KeaServer:
     @property
     def ca_cert(self) -> str:
         return str(self.dir / "ca.pem")
+
+    @property
+    def client_cert(self) -> tuple[str, str]:
+        """A client certificate (clientAuth) and its key, signed by the agent's trust-anchor."""
+        return str(self.dir / "client.pem"), str(self.dir / "client.key")
 
     def __enter__(self) -> KeaServer:
         env = dict(os.environ, KEA_PIDFILE_DIR=str(self.dir), KEA_LOCKFILE_DIR=str(self.dir))
@@ -128,7 +134,8 @@ class KeaServer:
         body = {"command": command, "service": ["dhcp4"], **({"arguments": arguments} if arguments else {})}
         scheme = "https" if self.tls else "http"
         return requests.post(f"{scheme}://127.0.0.1:{self.port}/", json=body, auth=self.auth, timeout=5,
-                             verify=self.ca_cert if self.tls else True).json()
+                             verify=self.ca_cert if self.tls else True,
+                             cert=self.client_cert if self.cert_required else None).json()
 
     def stop_dhcp4(self) -> None:
         _stop(self.dhcp4)
@@ -139,8 +146,8 @@ class KeaServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _make_certificates(directory: Path) -> None:
-    """A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI."""
+def _make_certificates(directory: Path, client: bool = False) -> None:
+    """A throwaway CA and a server certificate for 127.0.0.1 (and a client one), made with the openssl CLI."""
     def openssl(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
 
@@ -152,6 +159,13 @@ def _make_certificates(directory: Path) -> None:
     (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
     openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-days", "1", "-extfile", "san.ext", "-out", "server.pem")
+    if client:
+        # EC keys: much quicker to make than RSA, and Kea's OpenSSL takes them.
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=ipaudit",
+                "-keyout", "client.key", "-out", "client.csr")
+        (directory / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+        openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-days", "1", "-extfile", "client.ext", "-out", "client.pem")
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -269,6 +283,64 @@ def test_https_control_agent_needs_its_ca_or_an_explicit_insecure():
         insecure = _cli("sources", "show", server.uri, "--insecure")
         assert insecure.exit_code == 0
         assert "is not verified (--insecure)" in insecure.stderr
+
+
+def test_control_agent_that_requires_a_client_certificate(monkeypatch, tmp_path):
+    # Kea's default TLS setup: "cert-required": true.
+    monkeypatch.delenv("IPAUDIT_KEA_CLIENT_CERT", raising=False)
+    monkeypatch.delenv("IPAUDIT_KEA_CLIENT_KEY", raising=False)
+    with KeaServer(tls=True, cert_required=True) as server:
+        show = ("sources", "show", server.uri, "--ca-cert", server.ca_cert)
+        without = _cli(*show)
+        assert without.exit_code == 3 and without.stdout == ""
+        assert without.stderr.count("\n") == 1, without.stderr
+        # The agent's "certificate required" alert, or (when its reset overtakes the alert) a closed handshake.
+        assert "require a TLS client certificate" in without.stderr or "requires a TLS client certificate" \
+            in without.stderr, without.stderr
+        assert "IPAUDIT_KEA_CLIENT_CERT" in without.stderr and server.uri in without.stderr
+
+        cert, key = server.client_cert
+        monkeypatch.setenv("IPAUDIT_KEA_CLIENT_CERT", cert)
+        monkeypatch.setenv("IPAUDIT_KEA_CLIENT_KEY", key)
+        with_cert = _cli(*show)
+        assert with_cert.exit_code == 0, with_cert.stderr
+        assert "198.51.100.100-198.51.100.199" in with_cert.stdout and with_cert.stderr == ""
+
+        # Certificate and key in one PEM file: IPAUDIT_KEA_CLIENT_KEY is not needed.
+        both = tmp_path / "client-and-key.pem"
+        both.write_text(Path(cert).read_text() + Path(key).read_text())
+        monkeypatch.setenv("IPAUDIT_KEA_CLIENT_CERT", str(both))
+        monkeypatch.delenv("IPAUDIT_KEA_CLIENT_KEY")
+        assert _cli(*show).exit_code == 0
+
+        missing = str(tmp_path / "no-such-client.pem")
+        monkeypatch.setenv("IPAUDIT_KEA_CLIENT_CERT", missing)
+        gone = _cli(*show)
+        assert gone.exit_code == 3 and gone.stdout == "" and gone.stderr.count("\n") == 1, gone.stderr
+        assert missing in gone.stderr and "does not exist" in gone.stderr
+
+        # The agent's own server certificate is not for client auth: the agent drops the handshake.
+        monkeypatch.setenv("IPAUDIT_KEA_CLIENT_CERT", str(server.dir / "server.pem"))
+        monkeypatch.setenv("IPAUDIT_KEA_CLIENT_KEY", str(server.dir / "server.key"))
+        refused = _cli(*show)
+        assert refused.exit_code == 3 and refused.stderr.count("\n") == 1, refused.stderr
+        assert "ended the TLS handshake after receiving client certificate" in refused.stderr
+        assert "server.pem" in refused.stderr
+
+        # A key that belongs to another certificate is caught before connecting, naming both files.
+        monkeypatch.setenv("IPAUDIT_KEA_CLIENT_CERT", cert)
+        mismatch = _cli(*show)
+        assert mismatch.exit_code == 3 and mismatch.stderr.count("\n") == 1, mismatch.stderr
+        assert "does not belong to client certificate" in mismatch.stderr and "server.key" in mismatch.stderr
+
+        # A passphrase-protected key is refused instead of prompting on the terminal.
+        locked = tmp_path / "locked.key"
+        subprocess.run(["openssl", "pkey", "-in", key, "-aes256", "-passout", "pass:x", "-out", str(locked)],
+                       check=True, capture_output=True)
+        monkeypatch.setenv("IPAUDIT_KEA_CLIENT_KEY", str(locked))
+        passphrase = CliRunner().invoke(program, list(show), input="", catch_exceptions=False)
+        assert passphrase.exit_code == 3 and passphrase.stderr.count("\n") == 1, passphrase.stderr
+        assert "is protected by a passphrase" in passphrase.stderr and str(locked) in passphrase.stderr
 
 
 def _cli(*args: str):

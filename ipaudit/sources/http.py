@@ -1,9 +1,10 @@
 """The HTTP plumbing every router/appliance API source shares: one small client over requests.
 
 It turns a source URI (``pihole+https://HOST[:PORT][/path]``) into a base URL,
-keeps TLS verification on unless the user opts out, and maps every failure
-(401/403, timeouts, refused connections, TLS, non-JSON, wrong shape) to a
-one-line ``SourceError`` that names the source and never a credential.
+keeps TLS verification on unless the user opts out, can present a TLS client
+certificate, and maps every failure (401/403, timeouts, refused connections,
+TLS, non-JSON, wrong shape) to a one-line ``SourceError`` that names the source
+and never a credential.
 ``requests`` is imported only when a client is built, so offline runs never load it.
 """
 
@@ -83,10 +84,14 @@ class HttpClient:
     ``basic_auth``/``secret_header``/``keep_secret`` are scrubbed from every message.
     """
 
-    def __init__(self, uri: str, options: SourceOptions, *, auth_hint: str | None = None):
+    def __init__(self, uri: str, options: SourceOptions, *, auth_hint: str | None = None,
+                 client_cert_hint: str | None = None):
         self.address = parse_source_uri(uri)
         self.options = options
         self.auth_hint = auth_hint
+        # Said when the server demands a TLS client certificate: where this source's user sets one.
+        self.client_cert_hint = client_cert_hint
+        self._client_cert: str | None = None
         self._secrets: list[str] = []
         self._session = None
         self._warned_insecure = False
@@ -153,6 +158,44 @@ class HttpClient:
         self.keep_secret(value)
         self._session_or_new().headers[name] = value.reveal() if isinstance(value, Secret) else value
 
+    def client_certificate(self, cert_file: str, key_file: str | None = None, *, hint: str | None = None) -> None:
+        """Present ``cert_file`` (PEM; its key in it too unless ``key_file`` is given) when TLS asks for one.
+
+        Both files are loaded once here, so a missing, unreadable, mismatched or
+        passphrase-protected file is a one-line SourceError naming it (``hint`` says
+        where the path came from) instead of a failure on every connection.
+        """
+        import ssl
+
+        for what, path in (("client certificate", cert_file), ("client key", key_file)):
+            if path is not None:
+                _require_readable(path, what, self, hint)
+        key_name = key_file or cert_file
+
+        def refuse_passphrase():
+            raise _EncryptedKey
+
+        try:
+            # A callback, so an encrypted key is refused here rather than OpenSSL prompting on the terminal.
+            ssl.create_default_context().load_cert_chain(cert_file, key_file, password=refuse_passphrase)
+        except _EncryptedKey:
+            raise self.error(f"client key {key_name!r} is protected by a passphrase",
+                             hint="ipaudit cannot ask for it: give a key file without one, readable only by you"
+                             ) from None
+        except ssl.SSLError as problem:
+            # A key of the other kind (EC for an RSA certificate) gives NO_CERTIFICATE_ASSIGNED.
+            if re.search(r"KEY_VALUES_MISMATCH|KEY_TYPE_MISMATCH|NO_CERTIFICATE_ASSIGNED", str(problem)):
+                raise self.error(f"client key {key_name!r} does not belong to client certificate {cert_file!r}",
+                                 hint=hint) from None
+            if key_file is None:
+                raise self.error(f"cannot load a PEM client certificate and its private key from {cert_file!r}",
+                                 hint=hint or "give the key file separately if it is not in the certificate file"
+                                 ) from None
+            raise self.error(f"cannot load a PEM client certificate from {cert_file!r} with the key in {key_file!r}",
+                             hint=hint) from None
+        self._client_cert = cert_file
+        self._session_or_new().cert = cert_file if key_file is None else (cert_file, key_file)
+
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
@@ -190,12 +233,16 @@ class HttpClient:
             response = session.request(method, url, json=json, params=params, headers=headers, timeout=timeout,
                                        allow_redirects=False)
         except requests.exceptions.SSLError as problem:
-            raise self.error(f"TLS verification failed ({_tls_reason(problem)})",
-                             hint="pass --ca-cert FILE with the router's CA, or --insecure to skip verification") from None
+            raise self._tls_error(problem) from None
         except requests.exceptions.Timeout:
             raise self.error(f"no answer within {timeout:g}s ({what})", hint="is the host up? give it longer with --source-timeout") from None
         except requests.exceptions.ConnectionError as problem:
-            raise self.error(_connection_reason(problem, self.address.port or _default_port(self.address))) from None
+            reason = _connection_reason(problem, self.address.port or _default_port(self.address))
+            hint = None
+            if reason.startswith("the server closed") and self.address.transport == "https" \
+                    and self._client_cert is None and self.client_cert_hint:
+                hint = f"if it requires a TLS client certificate, {self.client_cert_hint}"
+            raise self.error(reason, hint=hint) from None
         except requests.exceptions.RequestException as problem:
             raise self.error(f"request failed ({what}): {type(problem).__name__}") from None
         if response.status_code in ok_statuses:
@@ -217,6 +264,26 @@ class HttpClient:
             kind = response.headers.get("Content-Type", "no content type").split(";")[0]
             raise self.error(f"{what} did not return JSON (got {kind}, {len(response.content)} bytes)",
                              hint="is this the right host and port for this kind of source?") from None
+
+    def _tls_error(self, problem: Exception) -> SourceError:
+        text = str(problem)
+        # TLS 1.3 servers with mandatory client certificates answer a client without one with this alert.
+        if "CERTIFICATE_REQUIRED" in text or "alert certificate required" in text:
+            return self.error("the server requires a TLS client certificate and none was given",
+                              hint=self.client_cert_hint or "this kind of source cannot send one")
+        closed = "EOF occurred" in text or "UNEXPECTED_EOF" in text
+        # The same refusal, when the server's reset overtook its alert: the likeliest reason, but not a certain one.
+        if closed and self._client_cert is None and self.client_cert_hint:
+            return self.error("the server closed the TLS connection during the handshake; it may require a TLS "
+                              "client certificate", hint=self.client_cert_hint)
+        # A server that refuses the certificate we sent drops the handshake (EOF) or sends a certificate alert.
+        if self._client_cert is not None and (closed or _CERTIFICATE_ALERT.search(text)):
+            return self.error(f"the server ended the TLS handshake after receiving client certificate "
+                              f"{self._client_cert!r} ({_tls_reason(problem)})",
+                              hint="is it signed by a CA the server trusts, unexpired, and made for client "
+                                   "authentication (extendedKeyUsage clientAuth)?")
+        return self.error(f"TLS verification failed ({_tls_reason(problem)})",
+                          hint="pass --ca-cert FILE with the router's CA, or --insecure to skip verification")
 
     def get(self, path: str, **kwargs) -> Any:
         return self.request("GET", path, **kwargs)
@@ -284,6 +351,27 @@ def basic_auth_client(source: DhcpSource, user_field: str, secret_field: str) ->
     return client
 
 
+# TLS alerts a server sends about the client certificate it was given.
+_CERTIFICATE_ALERT = re.compile(r"ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|"
+                                r"CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|ACCESS_DENIED)")
+
+
+class _EncryptedKey(Exception):
+    """Raised from the passphrase callback: ipaudit never prompts for a key's passphrase."""
+
+
+def _require_readable(path: str, what: str, client: HttpClient, hint: str | None) -> None:
+    if not os.path.exists(path):
+        raise client.error(f"{what} file {path!r} does not exist", hint=hint)
+    if os.path.isdir(path):
+        raise client.error(f"{what} file {path!r} is a directory", hint=hint)
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as problem:
+        raise client.error(f"cannot read {what} file {path!r}: {problem.strerror}", hint=hint) from None
+
+
 def _at(keys: tuple) -> str:
     return f" at {'.'.join(str(k) for k in keys)}" if keys else ""
 
@@ -310,7 +398,9 @@ def _tls_reason(problem: Exception) -> str:
         return "certificate verify failed: " + match.group(1).strip()
     if "hostname" in text.lower() and "match" in text.lower():
         return "certificate does not match the host name"
-    match = re.search(r"\[SSL: ([A-Z_]+)\]", text)
+    if "EOF occurred" in text or "UNEXPECTED_EOF" in text:
+        return "connection closed during the handshake"
+    match = re.search(r"\[SSL: ([A-Z0-9_]+)\]", text)
     if match:
         return match.group(1).lower().replace("_", " ")
     return "TLS handshake failed"

@@ -9,11 +9,14 @@ as kea-dhcp4.conf; ``lease4-get-all`` gives the leases; without lease_cmds the
 source says so in a note and reports ``statistic-get-all`` counts per subnet.
 
 Basic auth (Kea's ``authentication`` clients) comes from IPAUDIT_KEA_USERNAME /
-IPAUDIT_KEA_PASSWORD or the credentials file, never from the command line.
+IPAUDIT_KEA_PASSWORD or the credentials file, never from the command line. The
+agent's TLS defaults to ``"cert-required": true``: the client certificate and key
+paths come from IPAUDIT_KEA_CLIENT_CERT / IPAUDIT_KEA_CLIENT_KEY.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +28,8 @@ from ipaudit.sources.interface import DhcpSource
 from ipaudit.sources.kea_files import STATE_DECLINED, STATE_DEFAULT, facts_from_dhcp4
 
 RESULT_SUCCESS, RESULT_ERROR, RESULT_UNSUPPORTED, RESULT_EMPTY = 0, 1, 2, 3
+# Paths, not secrets, so plain variables: the credentials file only holds login fields.
+CLIENT_CERT_VARIABLE, CLIENT_KEY_VARIABLE = "IPAUDIT_KEA_CLIENT_CERT", "IPAUDIT_KEA_CLIENT_KEY"
 
 
 class KeaApiSource(DhcpSource):
@@ -39,10 +44,26 @@ class KeaApiSource(DhcpSource):
 
         credentials = credentials_for(self.uri)
         with HttpClient(self.uri, self.options, auth_hint=credentials.auth_hint("username", "password")
-                        if credentials.password else credentials.where_to_set("username", "password")) as client:
+                        if credentials.password else credentials.where_to_set("username", "password"),
+                        client_cert_hint=f"set {CLIENT_CERT_VARIABLE} to a PEM certificate signed by the agent's "
+                                         f"trust-anchor (and {CLIENT_KEY_VARIABLE} to its key if in its own file)"
+                        ) as client:
             if credentials.username and credentials.password:
                 client.basic_auth(credentials.username, credentials.password)
+            self._client_certificate(client)
             return self._read(client, now or utc_now())
+
+    @staticmethod
+    def _client_certificate(client) -> None:
+        cert_file = os.environ.get(CLIENT_CERT_VARIABLE) or None
+        key_file = os.environ.get(CLIENT_KEY_VARIABLE) or None
+        if key_file and not cert_file:
+            raise client.error(f"{CLIENT_KEY_VARIABLE} is set but {CLIENT_CERT_VARIABLE} is not",
+                               hint="set both, or only the certificate if the key is in the same file")
+        if cert_file:
+            client.client_certificate(cert_file, key_file, hint=f"check {CLIENT_CERT_VARIABLE}"
+                                      + (f" and {CLIENT_KEY_VARIABLE}" if key_file else
+                                         f" (and set {CLIENT_KEY_VARIABLE} if the key is in its own file)"))
 
     def _read(self, client, now: datetime) -> DhcpFacts:
         source = client.source
