@@ -12,7 +12,8 @@ from werkzeug import Response
 
 from http_fakes import PASSWORD, base_uri, clean_env, closed_port, self_signed, threaded_server, tls_server  # noqa: F401
 from ipaudit.sources.credentials import Secret, credentials_for, file_keys
-from ipaudit.sources.http import HttpClient, parse_source_uri, safe_uri
+from ipaudit.sources.http import HttpClient
+from ipaudit.sources.source_uri import parse_source_uri, safe_uri
 from ipaudit.sources.interface import SourceError, SourceOptions
 
 

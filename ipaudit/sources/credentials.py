@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ipaudit.sources.interface import SourceError
+from ipaudit.sources.source_uri import parse_source_uri
 
 FIELDS = ("username", "password", "token", "api_key", "api_secret")
 SECRET_FIELDS = ("password", "token", "api_key", "api_secret")
@@ -182,8 +183,6 @@ def file_keys(uri: str, scheme: str, host: str, port: int | None) -> list[str]:
 
 def credentials_for(uri: str, environ: Mapping[str, str] | None = None) -> Credentials:
     """Everything the environment and the credentials file say about logging in to ``uri``."""
-    from ipaudit.sources.http import parse_source_uri
-
     environ = os.environ if environ is None else environ
     address = parse_source_uri(uri)
     path = default_file(environ)
