@@ -144,6 +144,3 @@ def describe_set(addresses, limit: int = 6) -> str:
         shown += f" and {len(parts) - limit} more ranges"
     return shown
 
-
-def contains(network: IPNetwork, address_range: IPRange) -> bool:
-    return network.version == address_range.version and network.first <= address_range.first and address_range.last <= network.last

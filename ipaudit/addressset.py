@@ -143,8 +143,6 @@ class AddressSet:
         result.extend(runs[position:])
         return AddressSet._from_runs(tuple(result))
 
-    union, intersection, difference = __or__, __and__, __sub__
-
     def isdisjoint(self, other: AddressSet) -> bool:
         return not (self & other)
 
@@ -196,9 +194,6 @@ class AddressSet:
     def iter_ipranges(self) -> Iterator[IPRange]:
         for first, last, version in self.runs():
             yield IPRange(IPAddress(first, version), IPAddress(last, version))
-
-    def iter_cidrs(self) -> list[IPNetwork]:
-        return [cidr for address_range in self.iter_ipranges() for cidr in address_range.cidrs()]
 
     def __iter__(self) -> Iterator[IPAddress]:
         for address_range in self.iter_ipranges():
