@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from netaddr import IPRange
 
-from http_fakes import FIXTURES, base_uri, fixture, self_signed  # noqa: F401
+from http_fakes import FIXTURES, base_uri, fixture, self_signed, tls_server  # noqa: F401
 from ipaudit.sources import k8s_api, kubectl
 from ipaudit.sources.interface import SourceError
 from ipaudit.sources.manifests import pools_from_documents
@@ -196,19 +196,9 @@ def test_k8s_api_missing_token(tmp_path):
 
 
 @pytest.fixture
-def tls_server_for_k8s(self_signed):
-    import ssl
-
-    from pytest_httpserver import HTTPServer
-
-    cert, key = self_signed
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
-    server.start()
-    yield server, cert
-    server.clear()
-    server.stop()
+def tls_server_for_k8s(tls_server, self_signed):
+    """The shared self-signed HTTPS server, with the certificate the service account trusts."""
+    return tls_server, self_signed[0]
 
 
 def test_items_keep_their_kind_from_the_list():
