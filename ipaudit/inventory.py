@@ -21,6 +21,7 @@ from netaddr import IPAddress
 
 from ipaudit.addresses import parse_ip, parse_network
 from ipaudit.errors import IpauditError
+from ipaudit.findings import identity_key, known_code
 from ipaudit.model import DhcpServer, Finding, Host, Inventory, Severity
 
 SCHEMA_VERSION = 1
@@ -36,7 +37,8 @@ def _text(value: Any) -> str | None:
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
     return {
-        "code": finding.code,
+        "code": str(finding.code),
+        "key": finding.key,
         "severity": finding.severity.value,
         "message": finding.message,
         "addresses": list(finding.addresses),
@@ -115,10 +117,15 @@ def _server(record: Any, where: str) -> DhcpServer:
 
 def _finding(record: Any, where: str) -> Finding:
     try:
-        return Finding(code=str(record["code"]), severity=Severity(record["severity"]),
-                       message=str(record.get("message", "")),
-                       addresses=tuple(record.get("addresses") or ()), pool=record.get("pool"))
-    except (KeyError, TypeError, ValueError):
+        code = known_code(str(record["code"]))
+        if code is None:
+            raise InventoryError(f"{where}: finding code {str(record['code'])[:60]!r} is unknown to this ipaudit")
+        addresses = tuple(str(a) for a in record.get("addresses") or ())
+        pool = record.get("pool")
+        key = record.get("key") or identity_key(code, tuple(p for p in (pool, *addresses) if p))
+        return Finding(code=code, severity=Severity(record["severity"]), message=str(record.get("message", "")),
+                       addresses=addresses, pool=None if pool is None else str(pool), key=str(key))
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise InventoryError(f"{where}: a finding needs 'code' and a known 'severity'") from None
 
 

@@ -24,13 +24,18 @@ class Severity(str, Enum):
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing wrong (or worth knowing); ``code`` is stable kebab-case, part of the JSON contract."""
+    """One thing wrong (or worth knowing); ``code`` is stable kebab-case, part of the JSON contract.
+
+    Make findings with ``ipaudit.findings.finding``, which fills the severity and key from the registry.
+    """
 
     code: str
     severity: Severity
     message: str
     addresses: tuple[str, ...] = ()
     pool: str | None = None
+    #: The identity key (code plus subject, see ipaudit.findings): equal across runs seeing the same problem.
+    key: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,16 @@ from netaddr import IPAddress, IPNetwork
 from ipaudit.addressset import AddressSet
 
 from ipaudit.addresses import describe_set, format_range, format_set
-from ipaudit.model import Finding, Lan, Pool, Severity
+from ipaudit.findings import Code, finding
+from ipaudit.model import Finding, Lan, Pool
 from ipaudit.plan.zones import DHCP_BUFFER
-
-CRITICAL, WARNING, INFO = Severity.CRITICAL, Severity.WARNING, Severity.INFO
 #: A pool spanning more /24s than this is summarised rather than listed for .0/.255.
 BUGGY_IP_LIST_LIMIT = 256
 
 
-def _finding(code: str, severity: Severity, pool: Pool | None, message: str, addresses: AddressSet) -> Finding:
+def _finding(code: Code, pool: Pool | None, message: str, addresses: AddressSet) -> Finding:
     prefix = f"pool {pool.name}: " if pool is not None else ""
-    return Finding(code, severity, prefix + message, tuple(format_set(addresses)), pool.name if pool else None)
+    return finding(code, prefix + message, addresses=format_set(addresses), pool=pool.name if pool else None)
 
 
 def _count(addresses: AddressSet) -> str:
@@ -39,24 +38,24 @@ def check_subnet(pool: Pool, lan: Lan) -> Iterator[Finding]:
     subnet = lan.subnet
     outside = pool.addresses - AddressSet([subnet])
     if outside:
-        yield _finding("pool-outside-subnet", CRITICAL, pool,
+        yield _finding(Code.POOL_OUTSIDE_SUBNET, pool,
                        f"{describe_set(outside)} ({_count(outside)}) outside subnet {subnet}: "
                        "nodes cannot answer ARP for addresses off their LAN", outside)
     if subnet.version == 4 and subnet.prefixlen <= 30:
-        for code, address, what in (("pool-includes-network-address", subnet.network, "network"),
-                                     ("pool-includes-broadcast-address", subnet.broadcast, "broadcast")):
+        for code, address, what in ((Code.POOL_INCLUDES_NETWORK_ADDRESS, subnet.network, "network"),
+                                     (Code.POOL_INCLUDES_BROADCAST_ADDRESS, subnet.broadcast, "broadcast")):
             if address in pool.addresses:
-                yield _finding(code, CRITICAL, pool, f"includes {address}, the {what} address of {subnet}",
+                yield _finding(code, pool, f"includes {address}, the {what} address of {subnet}",
                                AddressSet([address]))
     elif subnet.version == 6 and subnet.prefixlen <= 126 and subnet.network in pool.addresses:
-        yield _finding("pool-includes-network-address", CRITICAL, pool,
+        yield _finding(Code.POOL_INCLUDES_NETWORK_ADDRESS, pool,
                        f"includes {subnet.network}, the subnet-router anycast address of {subnet}",
                        AddressSet([subnet.network]))
 
 
 def check_gateway(pool: Pool, lan: Lan) -> Iterator[Finding]:
     if lan.gateway is not None and lan.gateway in pool.addresses:
-        yield _finding("pool-includes-gateway", CRITICAL, pool,
+        yield _finding(Code.POOL_INCLUDES_GATEWAY, pool,
                        f"includes the gateway {lan.gateway}: announcing it would hijack the LAN's router",
                        AddressSet([lan.gateway]))
 
@@ -66,13 +65,13 @@ def check_dhcp(pool: Pool, lan: Lan) -> Iterator[Finding]:
         r = dhcp_range.addresses
         overlap = pool.addresses & AddressSet.from_spans([(r.first, r.last, r.version)])
         if overlap:
-            yield _finding("pool-overlaps-dhcp", CRITICAL, pool,
+            yield _finding(Code.POOL_OVERLAPS_DHCP, pool,
                            f"{describe_set(overlap)} ({_count(overlap)}) inside DHCP range "
                            f"{format_range(dhcp_range.addresses)} ({dhcp_range.label}): the DHCP server "
                            "can lease these to any device", overlap)
     for server in lan.dhcp_servers:
         if server.offered_ip is not None and server.offered_ip in pool.addresses:
-            yield _finding("pool-overlaps-dhcp", CRITICAL, pool,
+            yield _finding(Code.POOL_OVERLAPS_DHCP, pool,
                            f"DHCP server {server.server_id or server.mac} offered {server.offered_ip}, "
                            "an address inside the pool", AddressSet([server.offered_ip]))
 
@@ -82,7 +81,7 @@ def check_buffer(pool: Pool, lan: Lan) -> Iterator[Finding]:
         r = dhcp_range.addresses
         near = pool.addresses & AddressSet.from_spans([(r.first - DHCP_BUFFER, r.last + DHCP_BUFFER, r.version)])
         if near and not pool.addresses & AddressSet.from_spans([(r.first, r.last, r.version)]):
-            yield _finding("pool-no-buffer", WARNING, pool,
+            yield _finding(Code.POOL_NO_BUFFER, pool,
                            f"{describe_set(near)} within {DHCP_BUFFER} addresses of DHCP range "
                            f"{format_range(r)} ({dhcp_range.label}): a small change to the DHCP range "
                            "would overlap the pool", near)
@@ -103,12 +102,12 @@ def _labelled(addresses: AddressSet, labels: dict[IPAddress, str], limit: int = 
 def check_in_use(pool: Pool, lan: Lan) -> Iterator[Finding]:
     in_use = pool.addresses & lan.in_use
     if in_use:
-        yield _finding("pool-address-in-use", CRITICAL, pool,
+        yield _finding(Code.POOL_ADDRESS_IN_USE, pool,
                        f"{_labelled(in_use, lan.labels)} already in use on the LAN: a device answers there "
                        "and would fight the load balancer for the address", in_use)
     leased = pool.addresses & lan.leased_set
     if leased:
-        yield _finding("pool-address-leased", CRITICAL, pool,
+        yield _finding(Code.POOL_ADDRESS_LEASED, pool,
                        f"{_labelled(leased, lan.labels)} leased by the DHCP server right now", leased)
 
 
@@ -116,11 +115,11 @@ def check_reserved(pool: Pool, lan: Lan) -> Iterator[Finding]:
     reserved = pool.addresses & lan.reserved_set
     if reserved:
         plural = "es" if reserved.size > 1 else ""
-        yield _finding("pool-includes-reserved", CRITICAL, pool,
+        yield _finding(Code.POOL_INCLUDES_RESERVED, pool,
                        f"includes reserved address{plural} {_labelled(reserved, lan.labels)}", reserved)
     nodes = pool.addresses & lan.nodes
     if nodes:
-        yield _finding("pool-includes-node", CRITICAL, pool,
+        yield _finding(Code.POOL_INCLUDES_NODE, pool,
                        f"includes cluster node address{'es' if nodes.size > 1 else ''} {describe_set(nodes)}",
                        nodes)
 
@@ -128,7 +127,7 @@ def check_reserved(pool: Pool, lan: Lan) -> Iterator[Finding]:
 def check_host_bits(pool: Pool, lan: Lan) -> Iterator[Finding]:
     for cidr in pool.cidrs_with_host_bits:
         network = IPNetwork(cidr).cidr
-        yield _finding("pool-cidr-host-bits", WARNING, pool,
+        yield _finding(Code.POOL_CIDR_HOST_BITS, pool,
                        f"{cidr} has host bits set; MetalLB silently uses the whole {network}",
                        AddressSet([network]))
 
@@ -155,7 +154,7 @@ def check_buggy_ips(pool: Pool, lan: Lan) -> Iterator[Finding]:
     if lan.subnet is not None and lan.subnet.version == 4:
         buggy -= AddressSet([lan.subnet.network, lan.subnet.broadcast])  # already critical above
     if buggy:
-        yield _finding("pool-buggy-ips", WARNING, pool,
+        yield _finding(Code.POOL_BUGGY_IPS, pool,
                        f"includes {describe_set(buggy)}, ending in .0 or .255, which some consumer devices "
                        "drop; set avoidBuggyIPs: true or leave them out", buggy)
 
@@ -166,7 +165,7 @@ def check_room(pools: Sequence[Pool], lan: Lan) -> Iterator[Finding]:
     largest = lan.free_set.largest_run()
     for pool in pools:
         if largest < pool.size:
-            yield _finding("dhcp-range-fills-subnet", WARNING, pool,
+            yield _finding(Code.DHCP_RANGE_FILLS_SUBNET, pool,
                            f"outside the DHCP ranges the largest free block in {lan.subnet} has {largest} "
                            f"address{'es' if largest != 1 else ''}, fewer than the pool's {pool.size}: "
                            "shrink the DHCP range to make room", AddressSet())
@@ -183,7 +182,7 @@ def check_overlapping_pools(pools: Sequence[Pool]) -> Iterator[Finding]:
     for first, second in combinations(pools, 2):
         overlap = first.addresses & second.addresses
         if overlap:
-            yield _finding("pool-overlaps-pool", CRITICAL, first,
+            yield _finding(Code.POOL_OVERLAPS_POOL, first,
                            f"{describe_set(overlap)} ({_count(overlap)}) also in pool {second.name} "
                            f"({second.source}): two pools would hand out the same address", overlap)
 
@@ -196,12 +195,12 @@ def check_lan_knowledge(pools: Sequence[Pool], lan: Lan) -> Iterator[Finding]:
             seen = " DHCP servers seen offering: " + ", ".join(
                 f"{s.server_id or s.mac} offered {s.offered_ip}" + (f" in {s.subnet}" if s.subnet else "")
                 for s in offers) + "."
-        yield Finding("dhcp-range-unknown", WARNING,
+        yield finding(Code.DHCP_RANGE_UNKNOWN,
                       "no DHCP range known, so overlap with DHCP cannot be checked." + seen +
                       " Give it with --dhcp-range FIRST-LAST (from your router's DHCP settings), "
                       "--dhcp-source URI, or --inventory from 'ipaudit scan'")
     if lan.subnet is None:
-        yield Finding("subnet-unknown", INFO,
+        yield finding(Code.SUBNET_UNKNOWN,
                       "no subnet given and no local interface holds the pool, so the subnet, network, "
                       "broadcast and free-zone checks were skipped; give --subnet CIDR")
 
@@ -211,7 +210,7 @@ def check_advertised(pools: Sequence[Pool], advertised: frozenset[str] | None) -
         return
     for pool in pools:
         if pool.kind == "metallb" and pool.name not in advertised:
-            yield _finding("pool-not-advertised", INFO, pool,
+            yield _finding(Code.POOL_NOT_ADVERTISED, pool,
                            "no L2Advertisement names this pool, so MetalLB will not answer ARP for it",
                            AddressSet())
 

@@ -13,7 +13,8 @@ from typing import Iterable
 
 from netaddr import IPAddress
 
-from ipaudit.model import Finding, Host, Severity
+from ipaudit.findings import Code, finding
+from ipaudit.model import Finding, Host
 from ipaudit.scan.vendor import vendor_of
 
 
@@ -59,11 +60,11 @@ def duplicate_ip_findings(observations: Iterable[ArpObservation],
     findings = []
     for ip, macs in sorted(_macs_by_ip(observations).items(), key=lambda item: _ip_order(item[0])):
         if len(macs) > 1 and ip not in ignored:
-            findings.append(Finding(
-                code="duplicate-ip", severity=Severity.CRITICAL,
-                message=f"{ip} is answered by {len(macs)} different MACs ({', '.join(macs)}): "
-                        "two devices hold the same address, so traffic to it goes to either one",
-                addresses=(ip,)))
+            findings.append(finding(
+                Code.DUPLICATE_IP,
+                f"{ip} is answered by {len(macs)} different MACs ({', '.join(macs)}): "
+                "two devices hold the same address, so traffic to it goes to either one",
+                addresses=(ip,), subject=(ip, *sorted(macs))))
     return findings
 
 
@@ -75,11 +76,11 @@ def self_conflict_findings(own_ip: str, own_mac: str, observations: Iterable[Arp
     if not others:
         return []
     where = f" on {interface}" if interface else ""
-    return [Finding(
-        code="ip-conflict-with-self", severity=Severity.CRITICAL,
-        message=f"our own address {own_ip}{where} (MAC {own_mac.lower()}) is also claimed by "
-                f"{', '.join(others)}: this machine's traffic is being split with another device",
-        addresses=(str(own_ip),))]
+    return [finding(
+        Code.IP_CONFLICT_WITH_SELF,
+        f"our own address {own_ip}{where} (MAC {own_mac.lower()}) is also claimed by "
+        f"{', '.join(others)}: this machine's traffic is being split with another device",
+        addresses=(str(own_ip),), subject=(str(own_ip), *sorted(others)))]
 
 
 def sender_mismatch_findings(observations: Iterable[ArpObservation]) -> list[Finding]:
@@ -91,11 +92,10 @@ def sender_mismatch_findings(observations: Iterable[ArpObservation]) -> list[Fin
     findings = []
     for ip in sorted(pairs, key=_ip_order):
         described = "; ".join(f"frame from {eth} says {ip} is at {mac}" for eth, mac in sorted(pairs[ip]))
-        findings.append(Finding(
-            code="arp-sender-mismatch", severity=Severity.INFO,
-            message=f"{described}: likely proxy ARP (a router answering for another host), "
-                    "otherwise ARP spoofing",
-            addresses=(ip,)))
+        findings.append(finding(
+            Code.ARP_SENDER_MISMATCH,
+            f"{described}: likely proxy ARP (a router answering for another host), otherwise ARP spoofing",
+            addresses=(ip,), subject=(ip, *(f"{eth}>{mac}" for eth, mac in sorted(pairs[ip])))))
     return findings
 
 

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 
 from netaddr import IPAddress
 
-from ipaudit.model import DhcpServer, Finding, Severity
+from ipaudit.findings import Code, finding
+from ipaudit.model import DhcpServer, Finding
 
 
 def describe_server(server: DhcpServer) -> str:
@@ -35,11 +36,12 @@ def dhcp_findings(servers: Iterable[DhcpServer], allowed: Iterable | None = None
     findings: list[Finding] = []
     if len(distinct) > 1:
         names = "; ".join(describe_server(s) for s in distinct.values())
-        findings.append(Finding(
-            code="multiple-dhcp-servers", severity=Severity.CRITICAL,
-            message=f"{len(distinct)} DHCP servers answered: {names}. Clients take whichever answers "
-                    "first, so addresses come from ranges nobody planned pools around",
-            addresses=tuple(str(s.server_id) for s in distinct.values() if s.server_id is not None)))
+        findings.append(finding(
+            Code.MULTIPLE_DHCP_SERVERS,
+            f"{len(distinct)} DHCP servers answered: {names}. Clients take whichever answers "
+            "first, so addresses come from ranges nobody planned pools around",
+            addresses=tuple(str(s.server_id) for s in distinct.values() if s.server_id is not None),
+            subject=sorted(str(key) for key in distinct)))
     if allowed is not None:
         allowed_ids = {IPAddress(str(a)) for a in allowed}
         allowed_text = ", ".join(sorted(str(a) for a in allowed_ids)) or "nothing"
@@ -47,8 +49,8 @@ def dhcp_findings(servers: Iterable[DhcpServer], allowed: Iterable | None = None
             if server.server_id in allowed_ids:
                 continue
             addresses = tuple(str(a) for a in (server.server_id, server.offered_ip) if a is not None)
-            findings.append(Finding(
-                code="unauthorized-dhcp-server", severity=Severity.CRITICAL,
-                message=f"DHCP server {describe_server(server)} is not in --allowed-dhcp ({allowed_text})",
-                addresses=addresses))
+            findings.append(finding(
+                Code.UNAUTHORIZED_DHCP_SERVER,
+                f"DHCP server {describe_server(server)} is not in --allowed-dhcp ({allowed_text})",
+                addresses=addresses, subject=(str(_server_key(server)), server.mac or "")))
     return findings
