@@ -7,7 +7,7 @@ holds them. Where it came from is kept in ``Lan.subnet_origin`` for the report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from netaddr import IPNetwork
@@ -15,6 +15,7 @@ from netaddr import IPNetwork
 from ipaudit.addresses import parse_ip, parse_network, parse_spec
 from ipaudit.addressset import AddressSet
 from ipaudit.model import DhcpFacts, DhcpRange, Inventory, Lan, Lease
+from ipaudit.sources.interface import SourceOptions
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,39 @@ class LanOptions:
     reserved: tuple[str, ...] = ()
     nodes: tuple[str, ...] = ()
     in_use: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LanQuery:
+    """Where the LAN's facts come from: typed options, scan inventory files and DHCP source URIs."""
+
+    options: LanOptions = field(default_factory=LanOptions)
+    inventories: tuple[str, ...] = ()
+    dhcp_sources: tuple[str, ...] = ()
+    source_options: SourceOptions = field(default_factory=SourceOptions)
+    #: Look the subnet up on this machine's interfaces (no packet sent); tests and offline planning say no.
+    local_interfaces: bool = True
+
+
+def read_dhcp_sources(uris: Sequence[str], options: SourceOptions) -> list[DhcpFacts]:
+    """Each source's facts; their notes (leases unknown, hook not loaded ...) travel in Lan.notes."""
+    if not uris:
+        return []
+    from ipaudit.sources.registry import open_source
+
+    return [open_source(uri, options).read() for uri in uris]
+
+
+def build_lan(query: LanQuery, anchor: AddressSet | None = None, live: Sequence[Inventory] = ()) -> Lan:
+    """The Lan for ``query``; ``live`` adds inventories a probe just took; ``anchor`` as in assemble_lan."""
+    from ipaudit.inventory import load_inventory
+
+    lookup = None
+    if query.local_interfaces:
+        from ipaudit.sources.local_interfaces import subnet_containing as lookup
+    inventories = [load_inventory(path) for path in query.inventories] + list(live)
+    return assemble_lan(query.options, inventories, read_dhcp_sources(query.dhcp_sources, query.source_options),
+                        anchor=anchor, local_lookup=lookup)
 
 
 def _holds(network: IPNetwork, addresses: AddressSet) -> bool:

@@ -80,7 +80,8 @@ def test_check_pool_from_kubectl(fake_kubectl, monkeypatch, run_cli):
                      "--dhcp-range", "192.0.2.100-192.0.2.245", "--format", "json")
     assert result.exit_code == 2, result.stdout + result.stderr
     assert "lan-pool" in result.stdout and "pool-overlaps-dhcp" in result.stdout
-    assert "no Cilium LB IPAM pools" in result.stderr
+    notes = json.loads(result.stdout)["notes"]
+    assert any(n.startswith("kubectl: no Cilium LB IPAM pools") for n in notes), notes
     assert "--context lab" in fake_kubectl.read_text()
 
 

@@ -8,7 +8,9 @@ from netaddr import IPAddress, IPNetwork
 
 from ipaudit.cli.scan import _ProgressBar
 from ipaudit.inventory import inventory_from_dict, inventory_to_dict
+from ipaudit.exitstatus import ExitStatus
 from ipaudit.model import DhcpServer, Inventory
+from ipaudit.report.interface import RenderOptions, ScanReport
 from ipaudit.report.scan_table import render_scan_table
 from ipaudit.scan.arp_findings import ArpObservation, arp_findings, hosts_from_observations
 
@@ -22,8 +24,9 @@ INVENTORY = Inventory(hosts=hosts_from_observations(OBSERVED), dhcp_servers=(SER
 
 
 def test_table_shows_hosts_with_every_mac_rtt_vendor_servers_findings_and_verdict():
-    text = render_scan_table(INVENTORY, {"198.51.100.1": 0.00042}, summary="swept 198.51.100.0/24",
-                             own_ip="198.51.100.20")
+    report = ScanReport(INVENTORY, ExitStatus.CRITICAL, summary="swept 198.51.100.0/24",
+                        rtts=(("198.51.100.1", 0.00042),), own_ip="198.51.100.20")
+    text = render_scan_table(report)
     assert text.startswith("swept 198.51.100.0/24\n")
     assert "02:1a:00:00:00:0a" in text and "02:1a:00:00:00:0b" in text
     assert "Ayecom Technology" in text and "0.42" in text and "this scanner" in text
@@ -32,7 +35,16 @@ def test_table_shows_hosts_with_every_mac_rtt_vendor_servers_findings_and_verdic
 
 
 def test_clean_empty_scan_says_ok():
-    assert render_scan_table(Inventory()).strip() == "status: OK"
+    assert render_scan_table(ScanReport(Inventory(), ExitStatus.OK)).strip() == "status: OK"
+
+
+def test_scan_table_fits_80_columns_and_colours_only_when_asked():
+    report = ScanReport(INVENTORY, ExitStatus.CRITICAL, summary="swept 198.51.100.0/24")
+    plain = render_scan_table(report, RenderOptions(width=80))
+    assert max(len(line) for line in plain.splitlines()) <= 80
+    assert "\x1b" not in plain
+    coloured = render_scan_table(report, RenderOptions(width=80, color=True))
+    assert "\x1b[1;31mCRITICAL\x1b[0m" in coloured
 
 
 def test_scan_inventory_survives_the_json_round_trip():

@@ -16,12 +16,14 @@ import click
 from ipaudit import __version__
 from ipaudit.errors import IpauditError
 from ipaudit.exitstatus import ExitStatus
+from ipaudit.sanitize import one_line
 
 INTERRUPTED = 130
 
 
 def _error_line(text: str) -> str:
-    return "ipaudit: error: " + " ".join(str(text).split())
+    # Error text can quote the outside world (a manifest name, a router's error body): sanitise it.
+    return "ipaudit: error: " + one_line(text)
 
 
 # Each command lives in its own module, imported only when that command runs, so
@@ -37,6 +39,13 @@ COMMAND_MODULES = {
 
 class IpauditGroup(click.Group):
     """A click group whose failures are one line on stderr and exit status 3."""
+
+    def parse_args(self, ctx, args):
+        if not args:
+            # Bare `ipaudit`: the usage and command list, and success (click would call it a usage error).
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
@@ -89,6 +98,10 @@ def program() -> None:
       ipaudit check-pool 192.168.1.240-245 --dhcp-range 192.168.1.2-192.168.1.120
       ipaudit recommend --subnet 192.168.1.0/24 --dhcp-range 192.168.1.2-192.168.1.120 --size 6 --emit metallb
       sudo ipaudit scan -i eth0
+
+    \b
+    Shell completion (bash; zsh and fish likewise):
+      eval "$(_IPAUDIT_COMPLETE=bash_source ipaudit)"
     """
 
 

@@ -1,38 +1,75 @@
-"""Option groups shared by commands, as decorators, and the code that turns them into model objects."""
+"""Option groups shared by commands, as decorators that hand the command typed requests.
+
+``@lan_options`` gives the command ``lan: LanQuery``, ``@pool_source_options`` gives
+``pool_sources: PoolQuery`` and ``@output_options`` gives ``out: Output``, so a command
+body never sees loose option values, and the same option means the same on every command.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable, Sequence
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import click
 
-from ipaudit.addresses import parse_spec
-from ipaudit.addressset import AddressSet
-from ipaudit.errors import IpauditError
-from ipaudit.facts import LanOptions, assemble_lan
-from ipaudit.model import DhcpFacts, Inventory, Lan, Pool
-from ipaudit.report.interface import OutputFormat
-from ipaudit.report.manifest import EmitKind
-from ipaudit.sources.manifests import PoolManifests, load_manifest, pools_from_documents
-
-CLUSTER_FROM = ("kubectl", "k8s")
+from ipaudit.facts import LanOptions, LanQuery
+from ipaudit.sources.interface import SourceOptions
+from ipaudit.sources.pools import PoolQuery
 
 
-def note(text: str) -> None:
-    """A diagnostic for the user, on stderr so stdout stays machine-readable."""
-    click.echo(f"ipaudit: {text}", err=True)
+class Seconds(click.ParamType):
+    """A finite number of seconds within bounds: NaN, infinity and negatives are usage errors."""
+
+    name = "seconds"
+
+    def __init__(self, low: float = 0.0, high: float | None = None):
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param, ctx) -> float:
+        if isinstance(value, float) and math.isfinite(value):
+            number = value
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if number < self.low or (self.high is not None and number > self.high):
+            upper = f" to {self.high:g}" if self.high is not None else " or more"
+            self.fail(f"{number:g} is out of range: give {self.low:g}{upper}", param, ctx)
+        return number
 
 
-def _compose(*decorators: Callable) -> Callable:
+class Rate(Seconds):
+    name = "rate"
+
+
+def _group(decorators: list[Callable], fold: Callable[[dict], tuple[str, Any]], names: tuple[str, ...]):
+    """A decorator adding ``decorators``' options, whose values ``fold`` turns into one keyword argument."""
     def apply(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def folded(*args, **kwargs):
+            own = {name: kwargs.pop(name) for name in names}
+            keyword, value = fold(own)
+            return command(*args, **{keyword: value}, **kwargs)
         for decorator in reversed(decorators):
-            command = decorator(command)
-        return command
+            folded = decorator(folded)
+        return folded
     return apply
 
 
-lan_options = _compose(
+def _lan_query(values: dict) -> tuple[str, LanQuery]:
+    options = LanOptions(subnet=values["subnet"], gateway=values["gateway"], dhcp_ranges=values["dhcp_ranges"],
+                         reserved=values["reserved"], nodes=values["nodes"], in_use=values["in_use"])
+    sources = SourceOptions(ca_cert=values["ca_cert"], insecure=values["insecure"], timeout=values["source_timeout"])
+    return "lan", LanQuery(options=options, inventories=values["inventories"], dhcp_sources=values["dhcp_sources"],
+                           source_options=sources)
+
+
+lan_options = _group([
     click.option("--subnet", metavar="CIDR", help="The LAN, e.g. 192.168.1.0/24 (default: a local interface's subnet "
                  "holding the pool)."),
     click.option("--gateway", metavar="IP", help="The router's address, e.g. 192.168.1.1."),
@@ -49,98 +86,40 @@ lan_options = _compose(
                  "kea+http://router:8000 or dnsmasq:/etc/dnsmasq.conf (repeatable; see 'ipaudit sources')."),
     click.option("--ca-cert", metavar="FILE", help="CA bundle for HTTPS sources."),
     click.option("--insecure", is_flag=True, help="Do not verify HTTPS certificates of sources (prints a warning)."),
-    click.option("--source-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, metavar="S",
-                 help="Seconds to wait for each HTTP request to a DHCP source."),
-)
+    click.option("--source-timeout", type=Seconds(0.1, 600), default=10.0, show_default=True, metavar="S",
+                 help="Total seconds allowed for each HTTP request to a DHCP source."),
+], _lan_query, ("subnet", "gateway", "dhcp_ranges", "reserved", "nodes", "in_use", "inventories", "dhcp_sources",
+                "ca_cert", "insecure", "source_timeout"))
 
-output_options = _compose(
-    click.option("--format", "output_format", type=click.Choice([f.value for f in OutputFormat]),
-                 default=OutputFormat.TABLE.value, show_default=True, help="Report format."),
-    click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout."),
-)
 
-emit_options = _compose(
-    click.option("--emit", type=click.Choice([k.value for k in EmitKind]),
-                 help="Print a ready manifest on stdout (the report goes to stderr)."),
-    click.option("--namespace", default="metallb-system", show_default=True,
-                 help="Namespace of emitted MetalLB objects."),
-)
-
-pool_source_options = _compose(
+pool_source_options = _group([
     click.option("--from", "manifests", metavar="FILE", multiple=True,
                  help="Pools from a MetalLB/Cilium/kube-vip manifest; '-' reads stdin, 'kubectl' asks the cluster "
                  "through kubectl, 'k8s' through the in-cluster API (repeatable)."),
     click.option("--context", metavar="NAME", help="kubectl context for --from kubectl."),
-)
+], lambda values: ("pool_sources", PoolQuery(manifests=values["manifests"], context=values["context"])),
+    ("manifests", "context"))
 
 
-def read_dhcp_sources(uris: Sequence[str], ca_cert: str | None, insecure: bool, timeout: float) -> list[DhcpFacts]:
-    if not uris:
-        return []
-    from ipaudit.sources.interface import SourceOptions
-    from ipaudit.sources.registry import open_source
+@dataclass(frozen=True)
+class Output:
+    """Where and how a report goes: ``--format``, ``-o/--output``, ``-q/--quiet``."""
 
-    options = SourceOptions(ca_cert=ca_cert, insecure=insecure, timeout=timeout)
-    # Their notes (leases unknown, hook not loaded ...) travel in Lan.notes into the report itself.
-    return [open_source(uri, options).read() for uri in uris]
+    format: str
+    path: str | None
+    quiet: bool
 
 
-def _cluster_documents(which: str, context: str | None) -> PoolManifests:
-    if which == "kubectl":
-        from ipaudit.sources.kubectl import fetch_documents
-
-        fetched = fetch_documents(context)
-    else:
-        from ipaudit.sources.k8s_api import fetch_documents
-
-        fetched = fetch_documents()
-    documents = getattr(fetched, "documents", fetched)
-    for text in getattr(fetched, "notes", ()):
-        note(f"note: {which}: {text}")
-    return pools_from_documents(documents, which)
+def output_options(formats: list[str], quiet_help: str = "Print nothing when all is OK, and no notes (for cron)."):
+    """``--format`` (the report's own formats, from the report registry), ``-o/--output`` and ``-q/--quiet``."""
+    return _group([
+        click.option("--format", "output_format", type=click.Choice(formats), default=formats[0], show_default=True,
+                     help="Report format."),
+        click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (replaced atomically) "
+                     "instead of stdout."),
+        click.option("-q", "--quiet", is_flag=True, help=quiet_help),
+    ], lambda values: ("out", Output(values["output_format"], values["output"], values["quiet"])),
+        ("output_format", "output", "quiet"))
 
 
-def read_pools(specs: Sequence[str], manifests: Sequence[str], context: str | None) -> tuple[list[Pool], PoolManifests]:
-    """Positional pools first (named ``proposed``, ``proposed-2`` ...), then each --from in order."""
-    pools: list[Pool] = []
-    for index, spec in enumerate(specs, start=1):
-        parsed = parse_spec(spec)
-        pools.append(Pool(name="proposed" if index == 1 else f"proposed-{index}", ranges=parsed.ranges,
-                          cidrs_with_host_bits=parsed.cidrs_with_host_bits))
-    advertised: set[str] | None = None
-    for manifest in manifests:
-        found = _cluster_documents(manifest, context) if manifest in CLUSTER_FROM else load_manifest(manifest)
-        for text in found.notes:
-            note(f"info: {text}")
-        pools.extend(found.pools)
-        if found.advertised is not None:
-            advertised = (advertised or set()) | found.advertised
-    names = [p.name for p in pools]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise IpauditError(f"pool name {duplicated[0]!r} appears twice; every pool needs its own name")
-    return pools, PoolManifests(tuple(pools), None if advertised is None else frozenset(advertised))
-
-
-def gather_lan(params: dict, anchor: AddressSet | None, inventories: Sequence[Inventory] = ()) -> Lan:
-    """The Lan from the shared LAN options (a command's ``**params``) and any live inventories."""
-    from ipaudit.inventory import load_inventory
-    from ipaudit.sources.local_interfaces import subnet_containing
-
-    options = LanOptions(subnet=params["subnet"], gateway=params["gateway"], dhcp_ranges=params["dhcp_ranges"],
-                         reserved=params["reserved"], nodes=params["nodes"], in_use=params["in_use"])
-    inventories = [load_inventory(path) for path in params["inventories"]] + list(inventories)
-    dhcp_facts = read_dhcp_sources(params["dhcp_sources"], params["ca_cert"], params["insecure"],
-                                   params["source_timeout"])
-    return assemble_lan(options, inventories, dhcp_facts, anchor=anchor, local_lookup=subnet_containing)
-
-
-def write_output(text: str, output: str | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as problem:
-        raise IpauditError(f"cannot write {output}: {problem.strerror}") from None
-
+interface_option = click.option("-i", "--interface", metavar="IFACE", help="The network interface to use.")

@@ -1,4 +1,9 @@
-"""What a planning report holds, and the output formats every command offers."""
+"""What each command's report holds, the output formats, and how a renderer is told to draw.
+
+Reports are frozen data made by the engine functions (``plan/engine.py``,
+``scan/engine.py``, ``sources/show.py``); renderers in ``report/`` turn them into
+text and never print.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,21 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ipaudit.exitstatus import ExitStatus
-from ipaudit.model import Finding, Lan, Pool
+from ipaudit.model import DhcpFacts, Finding, Inventory, Lan, Pool
 from ipaudit.plan.recommend import Recommendation
 
 
 class OutputFormat(str, Enum):
     TABLE = "table"
     JSON = "json"
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How a table is drawn: the terminal's width, and whether severities get colour."""
+
+    width: int = 100
+    color: bool = False
 
 
 @dataclass(frozen=True)
@@ -24,3 +37,46 @@ class PlanReport:
     recommendations: tuple[Recommendation, ...]
     lan: Lan
     status: ExitStatus
+    #: What the sources could not tell, or what was left out (shown in tables, kept in JSON).
+    notes: tuple[str, ...] = ()
+    #: The pools as ``--emit`` writes them (moved to their recommended blocks).
+    emitted: tuple[Pool, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """The result of ``ipaudit scan``: the inventory, and what the human table shows beside it."""
+
+    inventory: Inventory
+    status: ExitStatus
+    summary: str = ""
+    #: First-reply round-trip time in seconds, by IP text.
+    rtts: tuple[tuple[str, float], ...] = ()
+    own_ip: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """``ipaudit sources show URI``: what one DHCP source yields."""
+
+    facts: DhcpFacts
+    status: ExitStatus = ExitStatus.OK
+
+
+@dataclass(frozen=True)
+class SchemeRow:
+    schemes: tuple[str, ...]
+    example: str
+    reads: str
+
+
+@dataclass(frozen=True)
+class SchemesReport:
+    """``ipaudit sources``: the DHCP source schemes this build reads."""
+
+    rows: tuple[SchemeRow, ...]
+    status: ExitStatus = ExitStatus.OK
+
+
+Report = PlanReport | ScanReport | SourceReport | SchemesReport

@@ -1,4 +1,4 @@
-"""The JSON report of check-pool and recommend: a stable contract (see README, "JSON output")."""
+"""The JSON reports: check-pool and recommend (a stable contract, see README "JSON output"), and scan's inventory."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ipaudit.inventory import finding_to_dict
 from ipaudit.model import Severity
 from ipaudit.plan.recommend import Recommendation
 from ipaudit.plan.status import STATUS_NAMES, status_of
-from ipaudit.report.interface import PlanReport
+from ipaudit.report.interface import PlanReport, RenderOptions, ScanReport
 
 REPORT_VERSION = 1
 
@@ -57,10 +57,17 @@ def report_to_dict(report: PlanReport) -> dict[str, Any]:
         "pools": pools,
         "findings": [finding_to_dict(f) for f in report.findings],
         "recommendations": [recommendation_to_dict(r) for r in report.recommendations],
-        "notes": list(lan.notes),
+        "notes": list(report.notes),
         "counts": {s.value: sum(f.severity is s for f in report.findings) for s in Severity},
     }
 
 
-def render_json(report: PlanReport) -> str:
+def render_json(report: PlanReport, options: RenderOptions = RenderOptions()) -> str:
     return json.dumps(report_to_dict(report), indent=2) + "\n"
+
+
+def render_scan_json(report: ScanReport, options: RenderOptions = RenderOptions()) -> str:
+    """The inventory that ``--inventory`` reads back (see ipaudit.inventory), plus the scan's notes."""
+    from ipaudit.inventory import inventory_to_dict
+
+    return json.dumps({**inventory_to_dict(report.inventory), "notes": list(report.notes)}, indent=2) + "\n"

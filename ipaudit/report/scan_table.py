@@ -2,37 +2,39 @@
 
 from __future__ import annotations
 
-import textwrap
-
-from tabulate import tabulate
-
-from ipaudit.model import Inventory
-from ipaudit.plan.status import STATUS_NAMES, status_of
-
-MESSAGE_WIDTH = 72
+from ipaudit.report.findings_table import findings_table, status_line
+from ipaudit.report.interface import RenderOptions, ScanReport
+from ipaudit.report.text import bullets, paragraph, table
 
 
-def render_scan_table(inventory: Inventory, rtts: dict[str, float] | None = None,
-                      summary: str | None = None, own_ip: str | None = None) -> str:
-    """``rtts`` maps IP to the first reply's round-trip time in seconds; ``summary`` heads the report;
-    ``own_ip`` marks the scanner's own row (it is listed: its address is in use too)."""
-    rtts = rtts or {}
-    parts = [summary] if summary else []
+def _server_rows(report: ScanReport) -> list[list[str]]:
+    rows = []
+    for s in report.inventory.dhcp_servers:
+        rows.append([
+            "\n".join(filter(None, (str(s.server_id or "(no id)"), s.mac))),
+            "\n".join(filter(None, (str(s.offered_ip or ""), f"in {s.subnet}" if s.subnet is not None else ""))),
+            "\n".join(filter(None, (f"router {s.router}" if s.router else "",
+                                    f"dns {', '.join(map(str, s.dns))}" if s.dns else ""))),
+            "" if s.lease_time is None else str(s.lease_time),
+            str(s.relay or ""),
+        ])
+    return rows
+
+
+def render_scan_table(report: ScanReport, options: RenderOptions = RenderOptions()) -> str:
+    inventory, rtts = report.inventory, dict(report.rtts)
+    parts = [paragraph(report.summary, options)] if report.summary else []
     if inventory.hosts:
         rows = [[str(h.ip), "\n".join(h.macs), h.vendor or "",
-                 "this scanner" if str(h.ip) == own_ip
+                 "this scanner" if str(h.ip) == report.own_ip
                  else f"{rtts[str(h.ip)] * 1000:.2f}" if str(h.ip) in rtts else ""] for h in inventory.hosts]
-        parts.append(tabulate(rows, headers=["ip", "mac", "vendor", "rtt ms"], tablefmt="simple"))
+        parts.append(table(["ip", "mac", "vendor", "rtt ms"], rows, options, wrappable=(2,)))
     if inventory.dhcp_servers:
-        rows = [[str(s.server_id or ""), s.mac or "", str(s.offered_ip or ""),
-                 str(s.subnet) if s.subnet is not None else "", str(s.router or ""),
-                 ", ".join(map(str, s.dns)), s.lease_time if s.lease_time is not None else "",
-                 str(s.relay or "")] for s in inventory.dhcp_servers]
-        parts.append(tabulate(rows, headers=["dhcp server", "mac", "offered", "subnet", "router", "dns",
-                                             "lease s", "relay"], tablefmt="simple"))
+        parts.append(table(["dhcp server", "offer", "router, dns", "lease s", "relay"], _server_rows(report),
+                           options, wrappable=(2, 4)))
     if inventory.findings:
-        rows = [[f.severity.value.upper(), f.code, "\n".join(textwrap.wrap(f.message, MESSAGE_WIDTH))]
-                for f in inventory.findings]
-        parts.append(tabulate(rows, headers=["severity", "finding", "detail"], tablefmt="simple"))
-    parts.append(f"status: {STATUS_NAMES[status_of(inventory.findings)].upper()}")
+        parts.append(findings_table(inventory.findings, options))
+    if report.notes:
+        parts.append(bullets("notes", report.notes, options))
+    parts.append(status_line(report.status, options))
     return "\n\n".join(parts) + "\n"

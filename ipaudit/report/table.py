@@ -1,46 +1,39 @@
-"""The human report: tabulate tables of pools, findings and recommendations."""
+"""The human report of check-pool and recommend: the LAN, pools, findings, recommendations, notes."""
 
 from __future__ import annotations
 
-import textwrap
-
-from tabulate import tabulate
-
 from ipaudit.addresses import format_range, format_set
 from ipaudit.plan.status import STATUS_NAMES, status_of
-from ipaudit.report.interface import PlanReport
-
-MESSAGE_WIDTH = 72
-
-
-def _wrap(text: str) -> str:
-    # Addresses and option names hold dashes: never break a line inside one.
-    return "\n".join(textwrap.wrap(text, MESSAGE_WIDTH, break_on_hyphens=False)) or text
+from ipaudit.report.interface import PlanReport, RenderOptions
+from ipaudit.report.text import bullets, paragraph, table
+from ipaudit.report.findings_table import findings_table, status_line
 
 
-def render_table(report: PlanReport) -> str:
+def _lan_line(report: PlanReport) -> str:
     lan = report.lan
-    parts = []
     facts = [f"subnet {lan.subnet}" + (f" ({lan.subnet_origin})" if lan.subnet_origin else "")
              if lan.subnet is not None else "subnet unknown"]
     if lan.gateway is not None:
         facts.append(f"gateway {lan.gateway}")
     facts.append("DHCP " + (", ".join(f"{format_range(r.addresses)} ({r.label})" for r in lan.dhcp_ranges)
                             or "unknown"))
-    parts.append("LAN: " + "; ".join(facts))
+    return "LAN: " + "; ".join(facts)
+
+
+def render_table(report: PlanReport, options: RenderOptions = RenderOptions()) -> str:
+    parts = [paragraph(_lan_line(report), options)]
     if report.pools:
         rows = [[p.name, "\n".join(format_set(p.addresses)), p.size, p.source,
                  STATUS_NAMES[status_of(f for f in report.findings if f.pool == p.name)].upper()]
                 for p in report.pools]
-        parts.append(tabulate(rows, headers=["pool", "addresses", "size", "from", "status"], tablefmt="simple"))
+        parts.append(table(["pool", "addresses", "size", "from", "status"], rows, options,
+                           wrappable=(0, 1, 3), painted=(4,)))
     if report.findings:
-        rows = [[f.severity.value.upper(), f.code, _wrap(f.message)] for f in report.findings]
-        parts.append(tabulate(rows, headers=["severity", "finding", "detail"], tablefmt="simple"))
+        parts.append(findings_table(report.findings, options))
     if report.recommendations:
-        rows = [[r.kind, _wrap(r.message)] for r in report.recommendations]
-        parts.append(tabulate(rows, headers=["recommendation", "detail"], tablefmt="simple"))
-    if lan.notes:
-        parts.append("notes from the sources:\n" + "\n".join(f"  - {_wrap(n)}" for n in lan.notes))
-    parts.append(f"status: {STATUS_NAMES[report.status].upper()}")
+        parts.append(table(["recommendation", "detail"], [[r.kind, r.message] for r in report.recommendations],
+                           options, wrappable=(1,)))
+    if report.notes:
+        parts.append(bullets("notes", report.notes, options))
+    parts.append(status_line(report.status, options))
     return "\n\n".join(parts) + "\n"
-

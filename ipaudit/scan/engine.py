@@ -1,0 +1,86 @@
+"""``ipaudit scan`` as a plain function: a ScanRequest in, a ScanReport out.
+
+Three ways to look: an active sweep with DHCP discovery beside it, passive
+listening, or a capture file taken elsewhere. All three yield the same Inventory
+and findings; the CLI only parses options and renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from netaddr import IPNetwork
+
+from ipaudit.addresses import parse_ip, parse_network
+from ipaudit.errors import IpauditError
+from ipaudit.plan.status import status_of
+from ipaudit.report.interface import ScanReport
+
+#: The widest subnet swept without ``force``: a /16 at the default 500 pps already takes over two minutes.
+WIDEST_SUBNET = 16
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    interface: str | None = None
+    subnet: str | None = None
+    force: bool = False
+    rate: float = 500.0
+    retries: int = 1
+    timeout: float = 0.5
+    dhcp_timeout: float = 6.0
+    dhcp: bool = True
+    arp: bool = True
+    #: Listen for this many seconds and send nothing.
+    passive: float | None = None
+    client_mac: str | None = None
+    #: DHCP servers that are allowed (IPs); None: no allow list, so nobody is unauthorized.
+    allowed_dhcp: tuple[str, ...] | None = None
+
+
+def allowed_servers(specs: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``--allowed-dhcp`` values (repeatable, comma-separated) as IP texts; None when none was given."""
+    parts = [part.strip() for spec in specs for part in spec.split(",") if part.strip()]
+    return tuple(str(parse_ip(part)) for part in parts) if parts else None
+
+
+def sweep_subnet(interface: str, subnet_text: str | None, force: bool) -> IPNetwork:
+    """The IPv4 subnet to sweep: ``--subnet``, else the interface's; wider than /16 only with ``force``."""
+    from ipaudit.scan.interfaces import interface_info
+
+    subnet = parse_network(subnet_text) if subnet_text else interface_info(interface).subnet
+    if subnet.version != 4:
+        raise IpauditError(f"subnet {subnet} is not IPv4: ARP only exists on IPv4")
+    if subnet.prefixlen < WIDEST_SUBNET and not force:
+        origin = "--subnet" if subnet_text else f"the network of {interface}"
+        raise IpauditError(f"{origin} {subnet} is wider than /{WIDEST_SUBNET} ({subnet.size} addresses)",
+                           "pass a narrower --subnet, or --force to sweep it anyway")
+    return subnet
+
+
+def run_scan(request: ScanRequest, progress: Callable[[int, int, int], None] | None = None) -> ScanReport:
+    """Look at the LAN on ``request.interface`` (default: the default route's) and report what it shows."""
+    from ipaudit.scan.interfaces import default_route_interface
+
+    interface = request.interface or default_route_interface()
+    if request.passive is not None:
+        from ipaudit.scan.passive import listen
+
+        inventory = listen(interface, request.passive, request.allowed_dhcp)
+        return ScanReport(inventory=inventory, status=status_of(inventory.findings),
+                          summary=f"listened on {interface} for {request.passive:g} s, sent nothing")
+    from ipaudit.scan.live import DhcpSettings, SweepSettings, scan_lan
+
+    network = sweep_subnet(interface, request.subnet, request.force)
+    arp = SweepSettings(rate=request.rate, retries=request.retries, timeout=request.timeout) if request.arp else None
+    dhcp = DhcpSettings(timeout=request.dhcp_timeout, client_mac=request.client_mac,
+                        allowed=request.allowed_dhcp) if request.dhcp else None
+    result = scan_lan(interface, network, arp=arp, dhcp=dhcp, progress=progress if arp is not None else None)
+    inventory, sweep = result.inventory, result.sweep
+    if sweep is None:
+        return ScanReport(inventory=inventory, status=status_of(inventory.findings))
+    summary = (f"swept {network} on {interface} in {sweep.seconds:g} s: {len(inventory.hosts)} of "
+               f"{sweep.targets} addresses answered ({sweep.requests_sent} requests)")
+    return ScanReport(inventory=inventory, status=status_of(inventory.findings), summary=summary,
+                      rtts=tuple(sorted(sweep.first_rtt().items())), own_ip=sweep.own_ip)
