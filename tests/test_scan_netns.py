@@ -88,9 +88,11 @@ def test_full_scan_runs_dhcp_beside_the_sweep_and_reports_the_server(lan):
     wall = time.monotonic() - started
     assert done.returncode == 2, done.stderr  # the duplicate
     assert "duplicate-ip" in done.stdout and "unauthorized-dhcp-server" not in done.stdout
-    server_rows = [line for line in done.stdout.splitlines() if line.startswith("198.51.100.1 ")
-                   and "198.51.100.0/24" in line]
-    assert len(server_rows) == 1 and truth["198.51.100.1"] in server_rows[0]
+    # The server table stacks each cell: the id over its MAC, the offer over its subnet.
+    servers = done.stdout.split("dhcp server", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    assert len(servers) == 2, servers
+    assert servers[0].startswith("198.51.100.1 ")
+    assert servers[1].split()[:2] == [truth["198.51.100.1"], "in"] and "198.51.100.0/24" in servers[1]
     sweep_seconds = float(re.search(r"swept 198.51.100.0/24 on eth0 in ([0-9.]+) s", done.stdout).group(1))
     assert sweep_seconds > 2.0  # ~500 requests at 200/s: long enough to tell overlap from a sum
     # One after the other would take sweep + 4 s; side by side, about max(sweep, 4 s).
