@@ -116,3 +116,10 @@ def known_code(text: str) -> Code | None:
         return Code(text)
     except ValueError:
         return None
+
+
+def markdown_table() -> str:
+    """The README's findings table, row for row from the registry (a test keeps them equal)."""
+    lines = ["| code | severity | command | meaning |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{r.code}` | {r.severity.value} | {r.command} | {r.meaning} |" for r in RULES.values()]
+    return "\n".join(lines) + "\n"

@@ -8,13 +8,14 @@ from typing import Sequence
 from netaddr import IPRange
 
 from ipaudit.addresses import format_range
+from ipaudit.findings import Code
 from ipaudit.model import Finding, Lan, Pool, Severity
 from ipaudit.plan.zones import DHCP_BUFFER, best_block, dhcp_shrink, free_space, free_zones
 
 #: How many free zones a report lists.
 ZONES_SHOWN = 8
 #: Findings a new block would fix; the other warnings have their own fix in their message.
-MOVE_CODES = frozenset({"pool-no-buffer", "dhcp-range-fills-subnet"})
+MOVE_CODES = frozenset({Code.POOL_NO_BUFFER, Code.DHCP_RANGE_FILLS_SUBNET})
 
 
 @dataclass(frozen=True)

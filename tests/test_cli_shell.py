@@ -1,0 +1,137 @@
+"""The shell around the engine, run as real processes: usage, width, colour, sanitising, numbers, -o."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BLOG = ["check-pool", "192.168.1.240-245", "--subnet", "192.168.1.0/24", "--dhcp-range", "192.168.1.2-192.168.1.253"]
+
+
+def ipaudit(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ipaudit", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def test_bare_ipaudit_prints_the_usage_and_commands_and_succeeds():
+    done = ipaudit()
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.startswith("Usage: ipaudit") and "check-pool" in done.stdout and "scan" in done.stdout
+
+
+def test_bash_completion_script_is_served():
+    done = ipaudit(env={"_IPAUDIT_COMPLETE": "bash_source"})
+    assert done.returncode == 0 and "_ipaudit_completion" in done.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_tables_fit_the_terminal_width(columns):
+    done = ipaudit(*BLOG, env={"COLUMNS": str(columns)})
+    assert done.returncode == 2
+    assert max(len(line) for line in done.stdout.splitlines()) <= columns
+    assert "pool-overlaps-dhcp" in done.stdout
+
+
+def _on_a_terminal(args: list[str], env: dict) -> str:
+    """Run ipaudit with stdout on a pseudo-terminal and return what it wrote there."""
+    main, child = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "ipaudit", *args], stdout=child, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "COLUMNS": "120", **env})
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(main)
+    return b"".join(chunks).decode()
+
+
+def test_severities_are_coloured_on_a_terminal_but_not_with_no_color_or_in_a_pipe():
+    env_without = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    assert "\x1b[1;31mCRITICAL\x1b[0m" in _on_a_terminal(BLOG, {"NO_COLOR": ""} if False else {})
+    assert "\x1b" not in _on_a_terminal(BLOG, {"NO_COLOR": "1"})
+    piped = subprocess.run([sys.executable, "-m", "ipaudit", *BLOG], capture_output=True, text=True, env=env_without)
+    assert "\x1b" not in piped.stdout and "CRITICAL" in piped.stdout
+
+
+def test_outside_text_is_sanitised_in_tables_but_exact_in_json(tmp_path):
+    leases = tmp_path / "dnsmasq.leases"
+    leases.write_text("4102444800 02:1a:00:00:00:f0 192.168.1.241 evil\x1b]0;pwned\x07\x1b[2J 01:02\n")
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text(f"dhcp-range=192.168.1.2,192.168.1.120,12h\ndhcp-leasefile={leases}\n")
+    args = ["check-pool", "192.168.1.240-245", "--subnet", "192.168.1.0/24", "--dhcp-source", f"dnsmasq:{conf}"]
+    table = ipaudit(*args)
+    assert table.returncode == 2 and "pool-address-leased" in table.stdout
+    assert "\x1b" not in table.stdout and "\x07" not in table.stdout
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J" in " ".join(table.stdout.split())
+    document = json.loads(ipaudit(*args, "--format", "json").stdout)
+    leased = [f for f in document["findings"] if f["code"] == "pool-address-leased"][0]
+    assert "evil\x1b]0;pwned\x07\x1b[2J" in leased["message"]
+
+
+def test_a_hostile_name_in_an_error_line_is_sanitised(tmp_path):
+    manifest = tmp_path / "pool.yaml"
+    manifest.write_text("kind: IPAddressPool\nmetadata: {name: \"a\\e[31mred\"}\nspec: {addresses: [nonsense]}\n")
+    done = ipaudit("check-pool", "--from", str(manifest))
+    assert done.returncode == 3 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "\x1b" not in done.stderr and "\\x1b[31mred" in done.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["scan", "-i", "lo", "--dhcp-timeout", "nan"],
+    ["scan", "-i", "lo", "--timeout", "nan"],
+    ["scan", "-i", "lo", "--passive", "inf"],
+    ["scan", "-i", "lo", "--timeout", "-1"],
+    ["scan", "-i", "lo", "--rate", "nan"],
+    ["check-pool", "192.0.2.240-245", "--source-timeout", "inf"],
+    ["check-pool", "192.0.2.240-245", "-i", "lo", "--dhcp-timeout", "nan"],
+    ["sources", "show", "dnsmasq:/dev/null", "--source-timeout", "-5"],
+])
+def test_numeric_options_refuse_nan_infinity_and_negatives(args):
+    done = ipaudit(*args, timeout=20)
+    assert done.returncode == 3 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("ipaudit: error: ")
+
+
+def test_output_file_replaces_a_symlink_instead_of_writing_through_it(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    link = tmp_path / "report.json"
+    link.symlink_to(victim)
+    done = ipaudit(*BLOG, "--format", "json", "-o", str(link))
+    assert done.returncode == 2 and done.stdout == ""
+    assert victim.read_text() == "precious\n"
+    assert not link.is_symlink() and json.loads(link.read_text())["status"] == "critical"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ipaudit-")] == []
+
+
+def test_output_into_a_missing_directory_is_one_line(tmp_path):
+    done = ipaudit(*BLOG, "-o", str(tmp_path / "no" / "such" / "dir" / "r.txt"))
+    assert done.returncode == 3 and len(done.stderr.splitlines()) == 1 and "cannot write" in done.stderr
+
+
+def test_quiet_clean_run_prints_nothing_at_all():
+    done = ipaudit("check-pool", "192.168.1.240-245", "--subnet", "192.168.1.0/24", "--gateway", "192.168.1.1",
+                   "--dhcp-range", "192.168.1.2-192.168.1.120", "-q")
+    assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
+
+
+def test_the_same_options_exist_on_every_reporting_command():
+    for command in (["check-pool"], ["recommend"], ["scan"], ["sources"], ["sources", "show"]):
+        text = ipaudit(*command, "--help").stdout
+        for option in ("-o, --output", "--format", "-q, --quiet"):
+            assert option in text, (command, option)
+    for command in (["check-pool"], ["scan"]):
+        assert "-i, --interface" in ipaudit(*command, "--help").stdout
