@@ -37,6 +37,7 @@ class Code(StrEnum):
     POOL_NEEDS_DHCP_SHRINK = "pool-needs-dhcp-shrink"
     NO_ROOM_FOR_POOL = "no-room-for-pool"
     POOL_NOT_ADVERTISED = "pool-not-advertised"
+    MANIFEST_REJECTED = "manifest-rejected"
     SUBNET_UNKNOWN = "subnet-unknown"
     DUPLICATE_IP = "duplicate-ip"
     IP_CONFLICT_WITH_SELF = "ip-conflict-with-self"
@@ -78,7 +79,10 @@ RULES: dict[Code, Rule] = {rule.code: rule for rule in (
     Rule(Code.DHCP_RANGE_FILLS_SUBNET, WARNING, "check-pool", "no free block as large as the pool outside DHCP"),
     Rule(Code.POOL_NEEDS_DHCP_SHRINK, WARNING, "recommend", "only a DHCP shrink makes room for the pool"),
     Rule(Code.NO_ROOM_FOR_POOL, CRITICAL, "recommend", "not even a DHCP shrink makes room"),
-    Rule(Code.POOL_NOT_ADVERTISED, INFO, "check-pool", "no L2Advertisement names the pool"),
+    Rule(Code.POOL_NOT_ADVERTISED, INFO, "check-pool",
+         "no L2Advertisement (MetalLB) or CiliumL2AnnouncementPolicy (Cilium) announces the pool"),
+    Rule(Code.MANIFEST_REJECTED, CRITICAL, "check-pool",
+         "the controller would refuse or disable this object: names its rule, the exact entry and the fix"),
     Rule(Code.SUBNET_UNKNOWN, INFO, "check-pool", "subnet checks skipped"),
     Rule(Code.DUPLICATE_IP, CRITICAL, "scan", "two MACs answer for one IP"),
     Rule(Code.IP_CONFLICT_WITH_SELF, CRITICAL, "scan", "someone answers for the scanner's own IP"),

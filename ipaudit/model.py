@@ -49,6 +49,14 @@ class Pool:
     auto_assign: bool = True
     avoid_buggy_ips: bool = False
     cidrs_with_host_bits: tuple[str, ...] = ()
+    # From manifests (ipaudit.controllers): ``ranges`` above are the addresses the controller can hand out;
+    # ``declared`` keeps the entries as written, for messages.
+    declared: tuple[str, ...] = ()
+    namespace: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    protocol: str | None = None  # MetalLB legacy ConfigMap: layer2 or bgp
+    # kube-vip: the namespace whose Services this pool serves, or None for a global pool.
+    service_namespace: str | None = None
 
     @cached_property
     def addresses(self) -> AddressSet:

@@ -44,19 +44,8 @@ CASES = [
     ("broken-yaml", lambda t: ["check-pool", "--from", write(t, "b.yaml", "kind: IPAddressPool\nspec: [oops\n")],
      "line"),
     ("binary-manifest", lambda t: ["check-pool", "--from", write(t, "b.bin", b"\xff\xfe\x00garbage")], "b.bin"),
-    ("pool-without-addresses", lambda t: ["check-pool", "--from", write(
-        t, "e.yaml", "kind: IPAddressPool\nmetadata: {name: e}\nspec: {}\n")], "spec.addresses is empty"),
-    ("addresses-not-list", lambda t: ["check-pool", "--from", write(
-        t, "n.yaml", "kind: IPAddressPool\nmetadata: {name: n}\nspec: {addresses: 10.0.0.1}\n")], "list"),
-    ("bad-address-in-manifest", lambda t: ["check-pool", "--from", write(
-        t, "a.yaml", "kind: IPAddressPool\nmetadata: {name: a}\nspec: {addresses: [10.0.0.1-10.0.0.999]}\n")],
-     "10.0.0.999"),
-    ("duplicate-pool-names", lambda t: ["check-pool", "--from", write(
-        t, "d.yaml", "kind: IPAddressPool\nmetadata: {name: d}\nspec: {addresses: [10.0.0.1]}\n---\n"
-        "kind: IPAddressPool\nmetadata: {name: d}\nspec: {addresses: [10.0.0.2]}\n")], "appears twice"),
-    ("legacy-config-garbage", lambda t: ["check-pool", "--from", write(
-        t, "l.yaml", "kind: ConfigMap\nmetadata: {name: config}\ndata:\n  config: 'address-pools: 7'\n")],
-     "address-pools"),
+    # Manifests MetalLB refuses are no longer exit 3: they are Rejection data (manifest-rejected),
+    # tested in tests/test_controller_rules.py.
     ("missing-inventory", lambda t: ["check-pool", "192.168.1.240-245", "--inventory", str(t / "none.json")],
      "none.json"),
     ("inventory-not-json", lambda t: ["check-pool", "192.168.1.240-245", "--inventory", write(t, "i.json", "{oops")],

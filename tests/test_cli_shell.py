@@ -81,12 +81,21 @@ def test_outside_text_is_sanitised_in_tables_but_exact_in_json(tmp_path):
     assert "evil\x1b]0;pwned\x07\x1b[2J" in leased["message"]
 
 
-def test_a_hostile_name_in_an_error_line_is_sanitised(tmp_path):
-    manifest = tmp_path / "pool.yaml"
-    manifest.write_text("kind: IPAddressPool\nmetadata: {name: \"a\\e[31mred\"}\nspec: {addresses: [nonsense]}\n")
+def test_a_hostile_file_name_in_an_error_line_is_sanitised(tmp_path):
+    manifest = tmp_path / "pool\x1b[31mred.yaml"
+    manifest.write_text("kind: IPAddressPool\nmetadata: {name: p}\nspec: {addresses: [${POOL}]}\n")
     done = ipaudit("check-pool", "--from", str(manifest))
     assert done.returncode == 3 and done.stdout == ""
-    assert len(done.stderr.splitlines()) == 1 and "\x1b" not in done.stderr and "\\x1b[31mred" in done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "\x1b" not in done.stderr
+    assert "pool\\x1b[31mred.yaml line 3" in done.stderr and "${POOL}" in done.stderr
+
+
+def test_a_hostile_pool_name_in_a_rejection_is_sanitised_in_the_table(tmp_path):
+    manifest = tmp_path / "pool.yaml"
+    manifest.write_text('kind: IPAddressPool\nmetadata: {name: "a\\e[31mred"}\nspec: {addresses: [nonsense]}\n')
+    done = ipaudit("check-pool", "--from", str(manifest), "--subnet", "192.0.2.0/24")
+    assert done.returncode == 2 and "manifest-rejected" in done.stdout
+    assert "\x1b" not in done.stdout and "a\\x1b[31mred" in done.stdout
 
 
 @pytest.mark.parametrize("args", [

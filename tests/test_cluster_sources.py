@@ -65,7 +65,7 @@ def test_kubectl_documents_become_pools(fake_kubectl, tmp_path):
     assert {pool.name: pool.ranges for pool in manifests.pools} == {
         "lan-pool": (IPRange("192.0.2.240", "192.0.2.250"),),
         "blue": (IPRange("198.51.100.64", "198.51.100.79"), IPRange("198.51.100.100", "198.51.100.110")),
-        "kube-vip/global": (IPRange("203.0.113.10", "203.0.113.20"),),
+        "range-global": (IPRange("203.0.113.10", "203.0.113.20"),),
     }
     assert manifests.advertised == frozenset({"lan-pool"})
     assert found.notes == ()
@@ -134,7 +134,7 @@ def test_k8s_api_reads_pools_with_the_token(api_server, serviceaccount):
     found = k8s_api.fetch_documents(url=base_uri("http", httpserver), serviceaccount_dir=serviceaccount)
     manifests = pools_from_documents(found.documents, found.source)
     assert {pool.name: pool.kind for pool in manifests.pools} == {
-        "lan-pool": "metallb", "blue": "cilium", "kube-vip/default": "kube-vip"}
+        "lan-pool": "metallb", "blue": "cilium", "cidr-default": "kube-vip"}
     assert manifests.advertised == frozenset({"lan-pool"})
     assert found.notes == ()
     seen = {request.path: request.headers.get("Authorization") for request, _ in httpserver.log}

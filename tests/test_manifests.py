@@ -32,18 +32,20 @@ def test_legacy_configmap_with_flags():
     assert by_name["reserved-for-dns"].avoid_buggy_ips is True
 
 
-def test_cilium_blocks_and_legacy_cidrs():
+def test_cilium_blocks_and_removed_cidrs():
+    # cilium pkg/k8s/apis/cilium.io/v2/lbipam_types.go: spec.cidrs is gone, so legacy-pool is refused.
     assert pools_of("cilium-pool.yaml") == {
         "blue-pool": ["192.168.1.224-192.168.1.231", "192.168.1.240-192.168.1.245", "192.168.1.250"],
-        "legacy-pool": ["192.168.1.232-192.168.1.235"],
     }
+    rejected = load_manifest(str(FIXTURES / "cilium-pool.yaml")).rejections
+    assert [(r.pool, r.entry) for r in rejected] == [("legacy-pool", "spec.cidrs")]
 
 
-def test_kube_vip_global_and_namespace_pools():
-    assert pools_of("kube-vip-configmap.yaml") == {
-        "kube-vip/global": ["192.168.1.224-192.168.1.231"],
-        "kube-vip/development": ["192.168.1.240-192.168.1.243", "192.168.1.246-192.168.1.247"],
-    }
+def test_kube_vip_global_cidr_shadows_namespace_range():
+    # kube-vip-cloud-provider pkg/provider/loadBalancer.go discoverPool: cidr-global comes before range-<ns>.
+    found = load_manifest(str(FIXTURES / "kube-vip-configmap.yaml"))
+    assert pools_of("kube-vip-configmap.yaml") == {"cidr-global": ["192.168.1.224-192.168.1.231"]}
+    assert any("never reads range-development" in n for n in found.notes)
 
 
 def test_kubectl_list_flattens_and_keeps_flags():
@@ -53,11 +55,11 @@ def test_kubectl_list_flattens_and_keeps_flags():
 
 
 def test_other_kinds_are_noted_not_fatal():
-    documents = read_manifest_text("kind: Service\nmetadata: {name: web}\n---\n"
-                                   "kind: IPAddressPool\nmetadata: {name: a}\nspec: {addresses: [10.0.0.1]}\n", "x")
+    documents = read_manifest_text("kind: Deployment\nmetadata: {name: web}\n---\n"
+                                   "kind: IPAddressPool\nmetadata: {name: a}\nspec: {addresses: [10.0.0.1/32]}\n", "x")
     found = pools_from_documents(documents, "x")
     assert [p.name for p in found.pools] == ["a"]
-    assert found.notes == ("x: ignored Service web (holds no address pool)",)
+    assert found.notes == ("x: ignored Deployment web (holds no address pool)",)
 
 
 def test_json_manifest_is_read_too():
@@ -68,9 +70,6 @@ def test_json_manifest_is_read_too():
 
 @pytest.mark.parametrize("text, named", [
     ("kind: IPAddressPool\nspec:\n  addresses: [10.0.0.1\n", "line"),
-    ("kind: IPAddressPool\nmetadata: {name: a}\nspec: {addresses: []}\n", "spec.addresses is empty"),
-    ("kind: IPAddressPool\nmetadata: {name: a}\nspec: {addresses: [10.0.0.9-1]}\n", "reversed"),
-    ("kind: CiliumLoadBalancerIPPool\nmetadata: {name: c}\nspec: {blocks: [{stop: 10.0.0.1}]}\n", "cidr or start"),
     ("kind: ConfigMap\nmetadata: {name: config}\ndata:\n  config: 'address-pools: [oops'\n", "not valid YAML"),
     ("- just\n- a list\n", "not a Kubernetes object"),
 ])

@@ -8,7 +8,7 @@ re-deriving anything.
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from netaddr import IPAddress, IPNetwork
 
@@ -205,17 +205,21 @@ def check_lan_knowledge(pools: Sequence[Pool], lan: Lan) -> Iterator[Finding]:
                       "broadcast and free-zone checks were skipped; give --subnet CIDR")
 
 
-def check_advertised(pools: Sequence[Pool], advertised: frozenset[str] | None) -> Iterator[Finding]:
-    if advertised is None or "*" in advertised or "*selector*" in advertised:
-        return
+#: What announces a pool in layer-2 mode, by the controller that owns the pool.
+ANNOUNCERS = {"metallb": "no L2Advertisement selects this pool, so MetalLB will not answer ARP for it",
+              "metallb-configmap": "the pool's protocol is not layer2, so MetalLB will not answer ARP for it",
+              "cilium": "no CiliumL2AnnouncementPolicy covers this pool's Services, so Cilium will not answer "
+                        "ARP for it"}
+
+
+def check_advertised(pools: Sequence[Pool], advertisement: Mapping[str, bool | None]) -> Iterator[Finding]:
+    """``pool-not-advertised`` for each pool the L2 objects read are known not to announce (None: cannot tell)."""
     for pool in pools:
-        if pool.kind == "metallb" and pool.name not in advertised:
-            yield _finding(Code.POOL_NOT_ADVERTISED, pool,
-                           "no L2Advertisement names this pool, so MetalLB will not answer ARP for it",
-                           AddressSet())
+        if advertisement.get(pool.name) is False and pool.kind in ANNOUNCERS:
+            yield _finding(Code.POOL_NOT_ADVERTISED, pool, ANNOUNCERS[pool.kind], AddressSet())
 
 
-def check_pools(pools: Sequence[Pool], lan: Lan, advertised: frozenset[str] | None = None) -> list[Finding]:
+def check_pools(pools: Sequence[Pool], lan: Lan, advertisement: Mapping[str, bool | None] | None = None) -> list[Finding]:
     """Every finding for these pools on this LAN, pools in order, LAN-wide findings last."""
     findings: list[Finding] = []
     for pool in pools:
@@ -223,6 +227,6 @@ def check_pools(pools: Sequence[Pool], lan: Lan, advertised: frozenset[str] | No
             findings.extend(check(pool, lan))
     findings.extend(check_room(pools, lan))
     findings.extend(check_overlapping_pools(pools))
-    findings.extend(check_advertised(pools, advertised))
+    findings.extend(check_advertised(pools, advertisement or {}))
     findings.extend(check_lan_knowledge(pools, lan))
     return findings

@@ -6,8 +6,10 @@ audit`` and the tests call the same functions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
+
+from netaddr import IPRange
 
 from ipaudit.addresses import parse_ip
 from ipaudit.addressset import AddressSet
@@ -19,6 +21,7 @@ from ipaudit.plan.checks import check_lan_knowledge, check_pools
 from ipaudit.plan.recommend import Recommendation, recommend_block, recommend_for_check
 from ipaudit.plan.status import status_of
 from ipaudit.report.interface import PlanReport
+from ipaudit.sources.manifests import PoolManifests
 from ipaudit.sources.pools import PoolQuery, read_pools
 
 #: A live probe ARPs every pool address; past this many (a /16) it needs ``force``, as ``scan`` does.
@@ -78,19 +81,40 @@ def _replacement(pool: Pool, advice: Sequence[Recommendation]) -> Pool:
     return pool
 
 
+def rejection_findings(manifests: PoolManifests) -> list[Finding]:
+    """``manifest-rejected`` for each object a controller would refuse or disable."""
+    return [finding(Code.MANIFEST_REJECTED, r.message, pool=r.pool,
+                    subject=(r.controller, r.object, r.entry, r.rule)) for r in manifests.rejections]
+
+
+def vip_pools(manifests: PoolManifests) -> list[Pool]:
+    """Service VIPs outside every pool, each as a one-address pool: kube-vip announces a requested VIP anyway."""
+    return [Pool(name=f"vip {vip.service}", ranges=(IPRange(vip.ip, vip.ip),), kind="vip",
+                 source="Service " + "/".join(vip.origins)) for vip in manifests.vips if vip.pool is None]
+
+
+def _with_cluster_nodes(query: LanQuery, manifests: PoolManifests) -> LanQuery:
+    """The nodes the cluster reported (their InternalIPs) join the ones typed with --node."""
+    found = tuple(str(ip) for node in manifests.nodes for ip in node.internal_ips)
+    return replace(query, options=replace(query.options, nodes=query.options.nodes + found)) if found else query
+
+
 def run_check(request: CheckRequest) -> PlanReport:
-    """Check every pool against the LAN, and recommend where troubled pools should go."""
+    """Check every pool and Service VIP against the LAN, and recommend where troubled pools should go."""
     manifests = read_pools(request.pools)
     pools = list(manifests.pools)
-    if not pools:
-        raise IpauditError("no pool to check", hint="give a POOL like 192.168.1.240-245, or --from FILE")
-    live, probe_notes = _probe(request.probe, pools) if request.probe is not None else ([], [])
-    lan = build_lan(request.lan, AddressSet(r for p in pools for r in p.ranges), live)
-    findings = check_pools(pools, lan, manifests.advertised)
+    checked = pools + vip_pools(manifests)
+    if not checked and not manifests.rejections:
+        raise IpauditError(manifests.empty_reason or "no pool to check",
+                           hint=None if manifests.empty_reason else "give a POOL like 192.168.1.240-245, or --from FILE")
+    live, probe_notes = _probe(request.probe, checked) if request.probe is not None else ([], [])
+    anchor = AddressSet(r for p in checked for r in p.ranges)
+    lan = build_lan(_with_cluster_nodes(request.lan, manifests), anchor or None, live)
+    findings = rejection_findings(manifests) + check_pools(checked, lan, dict(manifests.advertisement))
     advice = recommend_for_check(pools, lan, findings)
-    return PlanReport(pools=tuple(pools), findings=tuple(findings), recommendations=tuple(advice), lan=lan,
+    return PlanReport(pools=tuple(checked), findings=tuple(findings), recommendations=tuple(advice), lan=lan,
                       status=status_of(findings), notes=(*manifests.notes, *probe_notes, *lan.notes),
-                      emitted=tuple(_replacement(p, advice) for p in pools))
+                      emitted=tuple(_replacement(p, advice) for p in pools), vips=manifests.vips)
 
 
 def _recommend_findings(lan: Lan, advice: Sequence[Recommendation], size: int) -> list[Finding]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ipaudit.exitstatus import ExitStatus
+from ipaudit.controllers.services import Vip
 from ipaudit.model import DhcpFacts, Finding, Inventory, Lan, Pool
 from ipaudit.plan.recommend import Recommendation
 
@@ -41,6 +42,8 @@ class PlanReport:
     notes: tuple[str, ...] = ()
     #: The pools as ``--emit`` writes them (moved to their recommended blocks).
     emitted: tuple[Pool, ...] = ()
+    #: LoadBalancer Service addresses read from the cluster or manifests, with their pools.
+    vips: tuple[Vip, ...] = ()
 
 
 @dataclass(frozen=True)

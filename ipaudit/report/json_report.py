@@ -55,6 +55,8 @@ def report_to_dict(report: PlanReport) -> dict[str, Any]:
         "gateway": str(lan.gateway) if lan.gateway is not None else None,
         "dhcp_ranges": [{"range": format_range(r.addresses), "source": r.label} for r in lan.dhcp_ranges],
         "pools": pools,
+        "vips": [{"ip": str(v.ip), "service": v.service, "pool": v.pool, "origins": list(v.origins),
+                  "assigned": v.assigned} for v in report.vips],
         "findings": [finding_to_dict(f) for f in report.findings],
         "recommendations": [recommendation_to_dict(r) for r in report.recommendations],
         "notes": list(report.notes),

@@ -28,6 +28,10 @@ def render_table(report: PlanReport, options: RenderOptions = RenderOptions()) -
                 for p in report.pools]
         parts.append(table(["pool", "addresses", "size", "from", "status"], rows, options,
                            wrappable=(0, 1, 3), painted=(4,)))
+    if report.vips:
+        rows = [[str(v.ip), v.service, v.pool or "(no pool)", "assigned" if v.assigned else "requested"]
+                for v in report.vips]
+        parts.append(table(["vip", "service", "pool", "state"], rows, options, wrappable=(1, 2)))
     if report.findings:
         parts.append(findings_table(report.findings, options))
     if report.recommendations:

@@ -7,125 +7,42 @@ Pools. Kinds that hold no pool are reported back as notes, not errors.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
-from ipaudit.addresses import AddressSpec, parse_ip, parse_spec
-from ipaudit.errors import ManifestError, SpecError
+from ipaudit.controllers import Rejection, cilium, kube_vip, metallb
+from ipaudit.controllers.services import Node, Vip, nodes_from_documents, vips_from_services
+from ipaudit.errors import ManifestError
 from ipaudit.model import Pool
 
-KUBE_VIP_CONFIGMAP = "kubevip"
+TEMPLATE_MARKER = re.compile(r"\$\{[^}\s]*\}|\{\{|\{%")
+POOL_KINDS = {"IPAddressPool", "CiliumLoadBalancerIPPool"}
+# Objects that matter but hold no pool: read without a note.
+KNOWN_KINDS = {"L2Advertisement", "CiliumL2AnnouncementPolicy", "Service", "Node"}
 
 
 @dataclass(frozen=True)
 class PoolManifests:
-    """What a set of manifests held: the pools, which pools an L2Advertisement names, and notes."""
+    """What a set of manifests held, as the controllers would load it.
+
+    ``pools`` are only the pools the controllers accept, each with the addresses they
+    can hand out; what they refuse or disable is in ``rejections`` (never also in
+    ``pools``). ``advertised`` names the MetalLB and Cilium pools some L2 object
+    announces; ``advertisement`` gives, per pool name, True, False or None (cannot
+    tell from these objects). ``advertised`` is None when no L2 object was seen.
+    """
 
     pools: tuple[Pool, ...] = ()
-    # None: no L2Advertisement was seen, so nothing can be said about advertisement.
     advertised: frozenset[str] | None = None
     notes: tuple[str, ...] = field(default=())
-
-
-def _spec(text: Any, where: str) -> AddressSpec:
-    try:
-        return parse_spec(str(text))
-    except SpecError as problem:
-        raise ManifestError(f"{where}: {problem.message}") from None
-
-
-def _merge(name: str, specs: Iterable[AddressSpec], **attributes: Any) -> Pool:
-    specs = list(specs)
-    return Pool(
-        name=name,
-        ranges=tuple(r for s in specs for r in s.ranges),
-        cidrs_with_host_bits=tuple(c for s in specs for c in s.cidrs_with_host_bits),
-        **attributes,
-    )
-
-
-def _strings(value: Any, where: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ManifestError(f"{where}: expected a list of address strings")
-    return value
-
-
-def _metallb_pool(document: dict, source: str) -> Pool:
-    name = (document.get("metadata") or {}).get("name") or "unnamed"
-    spec = document.get("spec") or {}
-    where = f"{source}: IPAddressPool {name}"
-    addresses = _strings(spec.get("addresses"), where)
-    if not addresses:
-        raise ManifestError(f"{where}: spec.addresses is empty")
-    return _merge(name, (_spec(a, where) for a in addresses), kind="metallb", source=source,
-                  auto_assign=spec.get("autoAssign", True) is not False,
-                  avoid_buggy_ips=spec.get("avoidBuggyIPs", False) is True)
-
-
-def _legacy_configmap_pools(document: dict, source: str) -> Iterator[Pool]:
-    import yaml
-
-    where = f"{source}: MetalLB ConfigMap 'config' key"
-    try:
-        config = yaml.safe_load(document["data"]["config"]) or {}
-    except yaml.YAMLError as problem:
-        line = getattr(getattr(problem, "problem_mark", None), "line", None)
-        at = f" line {line + 1}" if line is not None else ""
-        raise ManifestError(f"{where} is not valid YAML{at}") from None
-    pools = config.get("address-pools") if isinstance(config, dict) else None
-    if not isinstance(pools, list):
-        raise ManifestError(f"{where} has no address-pools list")
-    for entry in pools:
-        if not isinstance(entry, dict) or "name" not in entry:
-            raise ManifestError(f"{where}: every address pool needs a name")
-        pool_where = f"{where}, pool {entry['name']}"
-        addresses = _strings(entry.get("addresses"), pool_where)
-        yield _merge(str(entry["name"]), (_spec(a, pool_where) for a in addresses), kind="metallb-configmap",
-                     source=source, auto_assign=entry.get("auto-assign", True) is not False,
-                     avoid_buggy_ips=entry.get("avoid-buggy-ips", False) is True)
-
-
-def _cilium_block(block: Any, where: str) -> AddressSpec:
-    if not isinstance(block, dict):
-        raise ManifestError(f"{where}: a block must be a mapping with cidr or start/stop")
-    if "cidr" in block:
-        return _spec(block["cidr"], where)
-    if "start" in block:
-        start = block["start"]
-        # Cilium allows a block with only `start`: that single address.
-        stop = block.get("stop", start)
-        try:
-            parse_ip(str(start)), parse_ip(str(stop))
-        except SpecError as problem:
-            raise ManifestError(f"{where}: {problem.message}") from None
-        return _spec(f"{start}-{stop}", where)
-    raise ManifestError(f"{where}: a block needs cidr or start")
-
-
-def _cilium_pool(document: dict, source: str) -> Pool:
-    name = (document.get("metadata") or {}).get("name") or "unnamed"
-    spec = document.get("spec") or {}
-    where = f"{source}: CiliumLoadBalancerIPPool {name}"
-    blocks = spec.get("blocks") or spec.get("cidrs") or []
-    if not isinstance(blocks, list) or not blocks:
-        raise ManifestError(f"{where}: spec.blocks is empty")
-    # allowFirstLastIPs defaults to Yes, so first/last of a CIDR are handed out like any other.
-    return _merge(name, (_cilium_block(b, where) for b in blocks), kind="cilium", source=source,
-                  auto_assign=spec.get("disabled", False) is not True)
-
-
-def _kube_vip_pools(document: dict, source: str) -> Iterator[Pool]:
-    data = document.get("data") or {}
-    for key in sorted(data):
-        prefix, _, scope = key.partition("-")
-        if prefix not in ("cidr", "range") or not scope:
-            continue
-        where = f"{source}: kube-vip ConfigMap key {key}"
-        # kube-vip separates several CIDRs or ranges with commas, like our spec lists.
-        yield _merge(f"kube-vip/{scope}", [_spec(data[key], where)], kind="kube-vip", source=source)
+    rejections: tuple[Rejection, ...] = ()
+    advertisement: tuple[tuple[str, bool | None], ...] = ()
+    vips: tuple[Vip, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    # Set when nothing here is a pool although objects were read: the message to show instead of "give a POOL".
+    empty_reason: str | None = None
 
 
 def _flatten(document: Any) -> Iterator[Any]:
@@ -137,40 +54,106 @@ def _flatten(document: Any) -> Iterator[Any]:
         yield document
 
 
-def pools_from_documents(documents: Iterable[Any], source: str) -> PoolManifests:
-    """Every pool found in decoded Kubernetes objects, in document order."""
-    pools: list[Pool] = []
+def _is_legacy_metallb(document: dict) -> bool:
+    config = (document.get("data") or {}).get("config")
+    return document.get("kind") == "ConfigMap" and isinstance(config, str) and "address-pools" in config
+
+
+def _legacy_configmap_config(document: dict, source: str) -> Any:
+    """Decode the YAML held in the legacy MetalLB ConfigMap's ``config`` key."""
+    import yaml
+
+    where = f"{source}: MetalLB ConfigMap 'config' key"
+    try:
+        return yaml.safe_load(document["data"]["config"]) or {}
+    except yaml.YAMLError as problem:
+        line = getattr(getattr(problem, "problem_mark", None), "line", None)
+        at = f" line {line + 1}" if line is not None else ""
+        raise ManifestError(f"{where} is not valid YAML{at}") from None
+
+
+def pools_from_documents(documents: Iterable[Any], source: str, kube_vip_configmap: str | None = None,
+                         from_cluster: bool = False) -> PoolManifests:
+    """Every pool, refusal, advertisement, VIP and node in decoded Kubernetes objects.
+
+    Give all the objects at once (every ``--from`` file): an L2Advertisement in one
+    file selects pools in another, and MetalLB validates its configuration as a whole.
+    ``from_cluster`` says the objects are all the cluster has (no announcement policy
+    then means none exists); ``kube_vip_configmap`` is ``NS/NAME`` (default kube-system/kubevip).
+    """
+    wanted_kube_vip = kube_vip.configmap_name(kube_vip_configmap)
+    by_kind: dict[str, list[dict]] = {}
     notes: list[str] = []
-    advertised: set[str] | None = None
     for document in (d for top in documents for d in _flatten(top)):
         if document is None:
             continue
         if not isinstance(document, dict):
             raise ManifestError(f"{source}: a document is not a Kubernetes object")
-        kind = document.get("kind")
+        kind = str(document.get("kind") or "")
         name = (document.get("metadata") or {}).get("name")
-        if kind == "IPAddressPool":
-            pools.append(_metallb_pool(document, source))
-        elif kind == "L2Advertisement":
-            spec = document.get("spec") or {}
-            advertised = advertised or set()
-            named = spec.get("ipAddressPools")
-            if not named and not spec.get("ipAddressPoolSelectors"):
-                advertised.add("*")  # an L2Advertisement with no pool list advertises every pool
-            advertised.update(named or ())
-            if spec.get("ipAddressPoolSelectors"):
-                advertised.add("*selector*")
-        elif kind == "CiliumLoadBalancerIPPool":
-            pools.append(_cilium_pool(document, source))
-        elif kind == "ConfigMap" and isinstance((document.get("data") or {}).get("config"), str) and \
-                "address-pools" in document["data"]["config"]:
-            pools.extend(_legacy_configmap_pools(document, source))
-        elif kind == "ConfigMap" and name == KUBE_VIP_CONFIGMAP:
-            pools.extend(_kube_vip_pools(document, source))
-        else:
+        if _is_legacy_metallb(document):
+            kind = "legacy-metallb"
+        elif kube_vip.is_configmap(document, wanted_kube_vip):
+            kind = "kube-vip"
+        elif kind not in POOL_KINDS | KNOWN_KINDS:
             notes.append(f"{source}: ignored {kind or 'an object with no kind'}"
-                         f"{' ' + name if name else ''} (holds no address pool)")
-    return PoolManifests(tuple(pools), None if advertised is None else frozenset(advertised), tuple(notes))
+                         f"{' ' + str(name) if name else ''} (holds no address pool)")
+            continue
+        by_kind.setdefault(kind, []).append(document)
+    pools: list[Pool] = []
+    rejections: list[Rejection] = []
+    advertised: set[str] | None = None
+    advertisement: dict[str, bool | None] = {}
+    metallb_found = metallb.ipaddresspools(by_kind.get("IPAddressPool", []), by_kind.get("L2Advertisement", []), source)
+    legacy = [metallb.legacy_configmap(d, _legacy_configmap_config(d, source), source)
+              for d in by_kind.get("legacy-metallb", [])]
+    for found in [metallb_found, *legacy]:
+        pools.extend(found.pools)
+        rejections.extend(found.rejections)
+        notes.extend(found.notes)
+        if found.advertised is not None:
+            advertised = (advertised or set()) | found.advertised
+            advertisement.update({p.name: p.name in found.advertised for p in found.pools})
+    policies = by_kind.get("CiliumL2AnnouncementPolicy", [])
+    cilium_found = cilium.lb_ip_pools(by_kind.get("CiliumLoadBalancerIPPool", []), policies, source, from_cluster)
+    pools.extend(cilium_found.pools)
+    rejections.extend(cilium_found.rejections)
+    notes.extend(cilium_found.notes)
+    advertisement.update(cilium_found.announced)
+    if policies or from_cluster:
+        advertised = (advertised or set()) | {n for n, v in cilium_found.announced.items() if v}
+    for document in by_kind.get("kube-vip", []):
+        found_kube_vip = kube_vip.pools_from_configmap(document, source)
+        pools.extend(found_kube_vip.pools)
+        rejections.extend(found_kube_vip.rejections)
+        notes.extend(found_kube_vip.notes)
+    vips, vip_notes = vips_from_services(by_kind.get("Service", []), pools, source)
+    notes.extend(vip_notes)
+    empty_reason = None
+    if not pools and not rejections:
+        held = sorted(f"{kind} {(d.get('metadata') or {}).get('name')}" for kind in KNOWN_KINDS - {"Node", "Service"}
+                      for d in by_kind.get(kind, []))
+        if held:
+            empty_reason = (f"{source} holds {', '.join(held)} but no address pool: give the file holding the "
+                            "pools too (--from pools.yaml --from l2.yaml), or read the cluster with --from kubectl")
+    return PoolManifests(tuple(pools), None if advertised is None else frozenset(advertised), tuple(notes),
+                         tuple(rejections), tuple(advertisement.items()), tuple(vips),
+                         tuple(nodes_from_documents(by_kind.get("Node", []))), empty_reason)
+
+
+def template_marker(text: str) -> tuple[str, int] | None:
+    """The first template marker (``${VAR}``, Jinja ``{{``/``{%``) outside a comment, with its line number.
+
+    A templated file is not what the cluster sees: the addresses may be variables, so
+    auditing it would be a guess. It is refused with the marker named instead.
+    """
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        match = TEMPLATE_MARKER.search(line)
+        if match:
+            return match.group(0), number
+    return None
 
 
 def read_manifest_text(text: str, source: str) -> list[Any]:
@@ -186,15 +169,38 @@ def read_manifest_text(text: str, source: str) -> list[Any]:
         raise ManifestError(f"{source}{at}: {reason}") from None
 
 
-def load_manifest(path: str) -> PoolManifests:
-    """Read one ``--from`` file; ``-`` reads standard input."""
+def _read_text(path: str) -> tuple[str, str]:
     if path == "-":
-        return pools_from_documents(read_manifest_text(sys.stdin.read(), "<stdin>"), "<stdin>")
+        return sys.stdin.read(), "<stdin>"
     try:
         with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+            return handle.read(), path
     except OSError as problem:
         raise ManifestError(f"cannot read manifest {path}: {problem.strerror}") from None
     except UnicodeDecodeError:
         raise ManifestError(f"manifest {path} is not UTF-8 text") from None
-    return pools_from_documents(read_manifest_text(text, path), path)
+
+
+def _decode(text: str, source: str) -> list[Any]:
+    marker = template_marker(text)
+    if marker is not None:
+        raise ManifestError(f"{source} line {marker[1]}: template marker {marker[0]!r}: this is a template, "
+                            "not what the cluster sees", hint="render it first (envsubst, flux build, helm template, "
+                            "ansible) and check the output")
+    return read_manifest_text(text, source)
+
+
+def load_manifests(paths: Sequence[str], kube_vip_configmap: str | None = None) -> PoolManifests:
+    """Read every ``--from`` file (``-`` is stdin) and resolve them together, as one cluster would hold them."""
+    documents: list[Any] = []
+    sources = []
+    for path in paths:
+        text, source = _read_text(path)
+        documents.extend(_decode(text, source))
+        sources.append(source)
+    return pools_from_documents(documents, ", ".join(sources), kube_vip_configmap)
+
+
+def load_manifest(path: str, kube_vip_configmap: str | None = None) -> PoolManifests:
+    """Read one ``--from`` file; ``-`` reads standard input."""
+    return load_manifests([path], kube_vip_configmap)

@@ -1,20 +1,21 @@
 """Where load-balancer pools come from, behind one interface as DHCP sources are.
 
-A pool source is a manifest file (or ``-``, stdin), the cluster through the user's
-``kubectl``, or the in-cluster API; each ``read()`` yields one ``PoolManifests``.
-``read_pools`` adds the pools typed on the command line and merges them all.
+A pool source is the manifest files (``-`` is stdin), read together as one cluster
+would hold them, the cluster through the user's ``kubectl``, or the in-cluster API;
+each ``read()`` yields one ``PoolManifests``. ``read_pools`` adds the pools typed on
+the command line and merges them all.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Sequence
 
 from ipaudit.addresses import parse_spec
 from ipaudit.errors import IpauditError
 from ipaudit.model import Pool
-from ipaudit.sources.manifests import PoolManifests, load_manifest, pools_from_documents
+from ipaudit.sources.manifests import PoolManifests, load_manifests, pools_from_documents
 
 
 @dataclass(frozen=True)
@@ -25,25 +26,27 @@ class PoolQuery:
     manifests: tuple[str, ...] = ()
     #: kubectl context for ``--from kubectl``.
     context: str | None = None
+    #: ``NS/NAME`` of kube-vip's ConfigMap (its KUBEVIP_CONFIG_MAP); None: kube-system/kubevip.
+    kube_vip_configmap: str | None = None
 
 
 class PoolSource(ABC):
     """Reads the pool objects of one place."""
 
-    def __init__(self, where: str, context: str | None = None):
-        self.where = where
-        self.context = context
+    def __init__(self, query: PoolQuery):
+        self.query = query
 
     @abstractmethod
     def read(self) -> PoolManifests:
-        """The pools found, or an IpauditError naming ``where``."""
+        """The pools found, or an IpauditError naming the place."""
 
 
-class ManifestFile(PoolSource):
-    """A YAML or JSON file of manifests; ``-`` is standard input."""
+class ManifestFiles(PoolSource):
+    """Every ``--from`` file at once: an L2Advertisement in one may select pools in another."""
 
     def read(self) -> PoolManifests:
-        return load_manifest(self.where)
+        paths = [where for where in self.query.manifests if where not in CLUSTER_SOURCES]
+        return load_manifests(paths, self.query.kube_vip_configmap) if paths else PoolManifests()
 
 
 class KubectlCluster(PoolSource):
@@ -52,8 +55,8 @@ class KubectlCluster(PoolSource):
     def read(self) -> PoolManifests:
         from ipaudit.sources.kubectl import fetch_documents
 
-        fetched = fetch_documents(self.context)
-        return _with_notes(pools_from_documents(fetched.documents, "kubectl"), fetched.notes, "kubectl")
+        fetched = fetch_documents(self.query.context)
+        return _cluster(fetched.documents, fetched.notes, "kubectl", self.query)
 
 
 class InClusterApi(PoolSource):
@@ -63,19 +66,31 @@ class InClusterApi(PoolSource):
         from ipaudit.sources.k8s_api import fetch_documents
 
         fetched = fetch_documents()
-        return _with_notes(pools_from_documents(fetched.documents, "k8s"), fetched.notes, "k8s")
+        return _cluster(fetched.documents, fetched.notes, "k8s", self.query)
 
 
-def _with_notes(found: PoolManifests, notes: Sequence[str], where: str) -> PoolManifests:
-    return PoolManifests(found.pools, found.advertised, tuple(f"{where}: {n}" for n in notes) + found.notes)
+def _cluster(documents, notes: Sequence[str], where: str, query: PoolQuery) -> PoolManifests:
+    found = pools_from_documents(documents, where, query.kube_vip_configmap, from_cluster=True)
+    return merge(PoolManifests(notes=tuple(f"{where}: {n}" for n in notes)), found)
 
 
 CLUSTER_SOURCES: dict[str, type[PoolSource]] = {"kubectl": KubectlCluster, "k8s": InClusterApi}
 
 
-def open_pool_source(where: str, context: str | None = None) -> PoolSource:
-    """The source for one ``--from`` value: ``kubectl``, ``k8s``, or a file path (``-`` for stdin)."""
-    return CLUSTER_SOURCES.get(where, ManifestFile)(where, context)
+def pool_sources(query: PoolQuery) -> list[PoolSource]:
+    """The files (together, when any), then each cluster source named by ``--from``."""
+    sources: list[PoolSource] = [ManifestFiles(query)]
+    sources += [CLUSTER_SOURCES[where](query) for where in dict.fromkeys(query.manifests) if where in CLUSTER_SOURCES]
+    return sources
+
+
+def merge(first: PoolManifests, second: PoolManifests) -> PoolManifests:
+    """Two sources' findings as one: tuples joined, advertised names united, the first empty reason kept."""
+    advertised = None if first.advertised is None and second.advertised is None else \
+        frozenset((first.advertised or frozenset()) | (second.advertised or frozenset()))
+    joined = {f.name: getattr(first, f.name) + getattr(second, f.name) for f in fields(PoolManifests)
+              if isinstance(getattr(first, f.name), tuple)}
+    return PoolManifests(**joined, advertised=advertised, empty_reason=first.empty_reason or second.empty_reason)
 
 
 def typed_pools(specs: Sequence[str]) -> list[Pool]:
@@ -89,19 +104,14 @@ def typed_pools(specs: Sequence[str]) -> list[Pool]:
 
 
 def read_pools(query: PoolQuery) -> PoolManifests:
-    """Typed pools first, then each source in order; pool names must be unique."""
-    pools = typed_pools(query.specs)
-    notes: list[str] = []
-    advertised: set[str] | None = None
-    for where in query.manifests:
-        found = open_pool_source(where, query.context).read()
-        notes.extend(found.notes)
-        pools.extend(found.pools)
-        if found.advertised is not None:
-            advertised = (advertised or set()) | found.advertised
+    """Typed pools first, then every source; pool names must be unique across them."""
+    found = PoolManifests(pools=tuple(typed_pools(query.specs)))
+    for source in pool_sources(query):
+        found = merge(found, source.read())
     seen: set[str] = set()
-    for pool in pools:
+    for pool in found.pools:
         if pool.name in seen:
-            raise IpauditError(f"pool name {pool.name!r} appears twice; every pool needs its own name")
+            raise IpauditError(f"pool name {pool.name!r} appears twice; every pool needs its own name",
+                               hint="pools of different controllers or namespaces need distinct names here")
         seen.add(pool.name)
-    return PoolManifests(tuple(pools), None if advertised is None else frozenset(advertised), tuple(notes))
+    return found
