@@ -229,6 +229,7 @@ def intersecting_pairs(sets: Sequence[AddressSet]) -> list[tuple[int, int]]:
     for first, last, index in runs:
         while open_runs and open_runs[0][0] < first:
             heappop(open_runs)
-        pairs.update((min(other, index), max(other, index)) for _, other in open_runs if other != index)
+        # A set's own runs are disjoint, so every open run belongs to another set.
+        pairs.update((min(other, index), max(other, index)) for _, other in open_runs)
         heappush(open_runs, (last, index))
     return sorted(pairs)

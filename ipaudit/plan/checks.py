@@ -7,12 +7,11 @@ re-deriving anything.
 
 from __future__ import annotations
 
-from itertools import combinations
 from typing import Callable, Iterable, Iterator, Sequence
 
 from netaddr import IPAddress, IPNetwork
 
-from ipaudit.addressset import AddressSet
+from ipaudit.addressset import AddressSet, intersecting_pairs
 
 from ipaudit.addresses import describe_set, format_range, format_set
 from ipaudit.model import Finding, Lan, Pool, Severity
@@ -180,7 +179,10 @@ POOL_CHECKS: tuple[PoolCheck, ...] = (
 
 
 def check_overlapping_pools(pools: Sequence[Pool]) -> Iterator[Finding]:
-    for first, second in combinations(pools, 2):
+    # A sort-and-sweep finds the overlapping pairs, in combinations() order: trying every pair took
+    # 12 s for 4,000 pools.
+    for i, j in intersecting_pairs([pool.addresses for pool in pools]):
+        first, second = pools[i], pools[j]
         overlap = first.addresses & second.addresses
         if overlap:
             yield _finding("pool-overlaps-pool", CRITICAL, first,
