@@ -102,6 +102,7 @@ def _scored(a: int, b: int, version: int, size: int, firsts: list, dhcp: list) -
         distance = _distance(first, last, version, firsts, dhcp)
         yield (distance >= FAR_FROM_DHCP, first % step == 0, distance, first), (first, last, version)
 
+
 def _key(address: int, version: int) -> int:
     return address + (V6_BASE if version == 6 else 0)
 
