@@ -6,6 +6,11 @@ Targets (issue "The offline core"):
   2. Cold wall time of check-pool <= 1.5x `python -c "import click, netaddr, tabulate, yaml"`.
   3. 50 pools against 65,536 in-use addresses and 100 DHCP ranges in < 1 s
      (planner in-process, and end to end through the CLI with a 65,536-host scan inventory).
+Targets (issue 7, "Cost that grows gently"):
+  4. check-pool advice for 50 troubled pools in a /8 with 65,536 scattered in-use hosts takes at most
+     2x the time for one of them, same inventory, both measured in this run.
+  5. The pool-overlap check for 4,000 pools (seconds printed; it was 12 s when it tried every pair).
+The /8 and 4,000-pool cases are arithmetic only: nothing is sent, so 10.0.0.0/8 is safe to use.
 
 Not a test: these machines are shared and noisy, so it prints figures and PASS/MISS, and exits 0.
 Usage: python benchmarks/check_pool_speed.py [--runs 15]
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -107,6 +113,83 @@ def planner_target(tmp: Path) -> None:
           f"exit {done.returncode} (information, no target)")
 
 
+def slash8_inventory():
+    """65,536 in-use hosts, one at a random place in each /24 of 10.0.0.0/8 (seeded): 65,537 free runs."""
+    from netaddr import IPAddress
+
+    from ipaudit.model import Host
+
+    chooser = random.Random(7)
+    base = int(IPAddress("10.0.0.0"))
+    numbers = [base + (block << 8) + chooser.randrange(1, 255) for block in range(65536)]
+    return tuple(Host(IPAddress(n, 4), (f"02:00:00:{n >> 16 & 255:02x}:{n >> 8 & 255:02x}:{n & 255:02x}",))
+                 for n in numbers)
+
+
+def slash8_pools(count: int, hosts):
+    """Troubled pools of 8 to 31 addresses: the even ones inside DHCP, the odd ones over an in-use host."""
+    from netaddr import IPAddress, IPRange
+
+    from ipaudit.model import Pool
+
+    pools = []
+    for index in range(count):
+        size = 8 + index % 24
+        if index % 2 == 0:
+            first = int(IPAddress("10.0.0.20")) + index * 13
+        else:
+            first = int(hosts[256 + index].ip) - 3
+        pools.append(Pool(f"pool-{index}", (IPRange(first, first + size - 1),)))
+    return pools
+
+
+def advice_seconds(pools, hosts) -> tuple[float, int]:
+    """Build the LAN afresh (its derived sets are cached per LAN), check the pools and advise."""
+    from netaddr import IPAddress, IPNetwork, IPRange
+
+    from ipaudit.addressset import AddressSet
+    from ipaudit.model import DhcpRange, Lan
+    from ipaudit.plan.checks import check_pools
+    from ipaudit.plan.recommend import recommend_for_check
+
+    started = time.perf_counter()
+    lan = Lan(subnet=IPNetwork("10.0.0.0/8"), gateway=IPAddress("10.0.0.1"), hosts=hosts,
+              in_use=AddressSet(host.ip for host in hosts),
+              dhcp_ranges=(DhcpRange(IPRange("10.0.0.10", "10.0.3.200"), "router"),))
+    advice = recommend_for_check(pools, lan, check_pools(pools, lan))
+    return time.perf_counter() - started, sum(1 for a in advice if a.block is not None)
+
+
+def growth_target(runs: int) -> None:
+    hosts = slash8_inventory()
+    one, fifty, moved = [], [], 0
+    for _ in range(runs):  # interleaved, so both see the same machine load
+        one.append(advice_seconds(slash8_pools(1, hosts), hosts)[0])
+        seconds, moved = advice_seconds(slash8_pools(50, hosts), hosts)
+        fifty.append(seconds)
+    ratio = statistics.median(fifty) / statistics.median(one)
+    print(f"4. advice in a /8 with 65,536 scattered hosts: 1 pool {statistics.median(one) * 1000:.0f} ms, "
+          f"50 pools {statistics.median(fifty) * 1000:.0f} ms ({moved} blocks recommended), "
+          f"ratio {ratio:.2f}x (target <= 2.0x)  [{verdict(ratio <= 2.0)}]")
+
+
+def overlap_target() -> None:
+    from netaddr import IPAddress, IPRange
+
+    from ipaudit.model import Pool
+    from ipaudit.plan.checks import check_overlapping_pools
+
+    base = int(IPAddress("10.0.0.0"))
+    # Each pool of 20 addresses overlaps the next one by 4, and every tenth one lies inside a wide pool.
+    pools = [Pool(f"pool-{i}", (IPRange(base + i * 16, base + i * 16 + 19),)) for i in range(3990)]
+    pools += [Pool(f"wide-{i}", (IPRange(base + i * 6400, base + i * 6400 + 15),)) for i in range(10)]
+    started = time.perf_counter()
+    findings = list(check_overlapping_pools(pools))
+    seconds = time.perf_counter() - started
+    print(f"5. pool-overlap check, {len(pools):,} pools: {seconds:.2f} s, {len(findings)} findings "
+          f"(information; trying every pair took 12 s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -115,6 +198,8 @@ def main() -> None:
     cold_start_target(runs)
     with tempfile.TemporaryDirectory() as tmp:
         planner_target(Path(tmp))
+    growth_target(max(3, runs // 5))
+    overlap_target()
 
 
 if __name__ == "__main__":

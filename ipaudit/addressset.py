@@ -11,7 +11,8 @@ does the arithmetic, with IPSet's method names.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import Iterable, Iterator, Union
+from heapq import heappop, heappush
+from typing import Iterable, Iterator, Sequence, Union
 
 from netaddr import IPAddress, IPNetwork, IPRange, IPSet
 
@@ -202,3 +203,33 @@ class AddressSet:
     def __repr__(self) -> str:
         shown = ", ".join(str(r) if r.size > 1 else str(r[0]) for r in list(self.iter_ipranges())[:4])
         return f"AddressSet([{shown}{', ...' if len(self._runs) > 4 else ''}])"
+
+
+def covered_twice(sets: Iterable[AddressSet]) -> AddressSet:
+    """The addresses that at least two of ``sets`` hold, in one sorted pass over all their runs."""
+    runs = sorted(run for member in sets for run in member._runs)
+    shared, reach = [], -1
+    for first, last in runs:
+        # A set's own runs never overlap, so a run starting inside ``reach`` overlaps another set's run.
+        if first <= reach:
+            shared.append((first, min(last, reach)))
+        reach = max(reach, last)
+    return AddressSet._from_runs(_normalise(shared))
+
+
+def intersecting_pairs(sets: Sequence[AddressSet]) -> list[tuple[int, int]]:
+    """Every (i, j), i < j, whose sets share an address, in that order: a sort-and-sweep, not all pairs.
+
+    The sweep keeps the runs still open at each run's start; every one of them overlaps it, so the
+    work grows with the runs and the overlaps found, not with the square of the number of sets.
+    """
+    runs = sorted((first, last, index) for index, member in enumerate(sets) for first, last in member._runs)
+    open_runs: list[tuple[int, int]] = []
+    pairs = set()
+    for first, last, index in runs:
+        while open_runs and open_runs[0][0] < first:
+            heappop(open_runs)
+        # A set's own runs are disjoint, so every open run belongs to another set.
+        pairs.update((min(other, index), max(other, index)) for _, other in open_runs)
+        heappush(open_runs, (last, index))
+    return sorted(pairs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings, strategies as st
 from netaddr import IPAddress, IPNetwork, IPRange, IPSet
 
-from ipaudit.addressset import AddressSet
+from ipaudit.addressset import AddressSet, covered_twice, intersecting_pairs
 
 
 @st.composite
@@ -50,3 +50,15 @@ def test_families_never_merge_and_all_member_kinds_are_accepted():
     assert [str(r) for r in mixed.iter_ipranges()] == [
         "198.51.100.7-198.51.100.9", "203.0.113.1-203.0.113.1", "255.255.255.255-255.255.255.255", "::-::1"]
     assert mixed.size == 7
+
+
+@settings(max_examples=200)
+@given(st.lists(members, max_size=6))
+def test_sweeps_match_pairwise_intersections(groups):
+    sets = [AddressSet(group) for group in groups]
+    pairs = [(i, j) for i in range(len(sets)) for j in range(i + 1, len(sets)) if sets[i] & sets[j]]
+    assert intersecting_pairs(sets) == pairs
+    twice = IPSet()
+    for i, j in pairs:
+        twice |= IPSet(groups[i]) & IPSet(groups[j])
+    assert same(covered_twice(sets), twice)

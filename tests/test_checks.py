@@ -59,11 +59,13 @@ def test_leased_address_is_critical_with_hostname():
     assert finding.severity is Severity.CRITICAL and "phone" in finding.message
 
 
-def test_overlapping_pools_reported_once_per_pair():
+def test_overlapping_pools_make_both_pools_critical():
     pools = [pool("192.168.1.240-245", "a"), pool("192.168.1.244-250", "b"), pool("192.168.1.200-210", "c")]
-    (finding,) = codes(check_pools(pools, lan()))["pool-overlaps-pool"]
-    assert finding.addresses == ("192.168.1.244-192.168.1.245",)
-    assert finding.pool == "a" and "pool b" in finding.message
+    on_a, on_b = codes(check_pools(pools, lan()))["pool-overlaps-pool"]
+    assert on_a.addresses == on_b.addresses == ("192.168.1.244-192.168.1.245",)
+    assert on_a.pool == "a" and "pool b" in on_a.message
+    assert on_b.pool == "b" and "pool a" in on_b.message
+    assert on_a.key != on_b.key
 
 
 def test_outside_subnet():

@@ -7,12 +7,11 @@ re-deriving anything.
 
 from __future__ import annotations
 
-from itertools import combinations
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from netaddr import IPAddress, IPNetwork
 
-from ipaudit.addressset import AddressSet
+from ipaudit.addressset import AddressSet, intersecting_pairs
 
 from ipaudit.addresses import describe_set, format_range, format_set
 from ipaudit.findings import Code, finding
@@ -179,12 +178,19 @@ POOL_CHECKS: tuple[PoolCheck, ...] = (
 
 
 def check_overlapping_pools(pools: Sequence[Pool]) -> Iterator[Finding]:
-    for first, second in combinations(pools, 2):
+    """``pool-overlaps-pool`` on each of the two pools that share addresses: both hand them out."""
+    # A sort-and-sweep finds the overlapping pairs, in combinations() order: trying every pair took
+    # 12 s for 4,000 pools.
+    for i, j in intersecting_pairs([pool.addresses for pool in pools]):
+        first, second = pools[i], pools[j]
         overlap = first.addresses & second.addresses
         if overlap:
-            yield _finding(Code.POOL_OVERLAPS_POOL, first,
-                           f"{describe_set(overlap)} ({_count(overlap)}) also in pool {second.name} "
-                           f"({second.source}): two pools would hand out the same address", overlap)
+            for pool, other in ((first, second), (second, first)):
+                yield finding(Code.POOL_OVERLAPS_POOL,
+                              f"pool {pool.name}: {describe_set(overlap)} ({_count(overlap)}) also in pool "
+                              f"{other.name} ({other.source}): two pools would hand out the same address",
+                              addresses=format_set(overlap), pool=pool.name,
+                              subject=(pool.name, other.name, *format_set(overlap)))
 
 
 def check_lan_knowledge(pools: Sequence[Pool], lan: Lan) -> Iterator[Finding]:

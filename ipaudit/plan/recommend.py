@@ -10,7 +10,7 @@ from netaddr import IPRange
 from ipaudit.addresses import format_range
 from ipaudit.findings import Code
 from ipaudit.model import Finding, Lan, Pool, Severity
-from ipaudit.plan.zones import DHCP_BUFFER, best_block, dhcp_shrink, free_space, free_zones
+from ipaudit.plan.zones import DHCP_BUFFER, FreeBlocks, dhcp_shrink, free_space, free_zones
 
 #: How many free zones a report lists.
 ZONES_SHOWN = 8
@@ -49,7 +49,11 @@ def _shrink_message(shrink, size: int) -> str:
 
 def place(lan: Lan, others: Sequence[Pool], size: int, pool_name: str | None) -> Recommendation:
     """The best block of ``size`` addresses clear of ``others``; a DHCP shrink when none is free."""
-    block = best_block(free_space(lan, others, at_least=size), size, lan.dhcp_set)
+    return _place(lan, FreeBlocks(lan, others).best_block(size), others, size, pool_name)
+
+
+def _place(lan: Lan, block: IPRange | None, others: Sequence[Pool], size: int,
+           pool_name: str | None) -> Recommendation:
     target = f"pool {pool_name}" if pool_name else "a pool"
     if block is not None:
         return Recommendation("use-block", f"use {format_range(block)} ({size} addresses) for {target}: "
@@ -74,14 +78,19 @@ def recommend_for_check(pools: Sequence[Pool], lan: Lan, findings: Sequence[Find
         return []
     advice: list[Recommendation] = []
     claimed: list[Pool] = []
+    # One index of the free runs serves every pool: each search reads a few runs, not all of them.
+    free = FreeBlocks(lan, pools)
     for pool in pools:
         if not troubled(pool, findings):
             continue
-        others = [p for p in pools if p is not pool] + claimed
-        advice.append(place(lan, others, pool.size, pool.name))
+        block = free.best_block(pool.size, pool)
+        # The pools other than this one are only needed when no block is free (a DHCP shrink).
+        others = [p for p in pools if p is not pool] + claimed if block is None else []
+        advice.append(_place(lan, block, others, pool.size, pool.name))
         if advice[-1].block is not None:
             # The next troubled pool must not be sent to the same block.
             claimed.append(replace(pool, name=f"{pool.name} (recommended)", ranges=(advice[-1].block,)))
+            free.claim(advice[-1].block)
     advice.append(_zones(lan, list(pools)))
     return advice
 

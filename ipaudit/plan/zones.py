@@ -6,19 +6,21 @@ All set algebra over AddressSet runs; no loop walks single addresses.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from netaddr import IPAddress, IPRange
 
-from ipaudit.addressset import AddressSet
+from ipaudit.addressset import V6_BASE, AddressSet, covered_twice
 from ipaudit.model import Lan, Pool, usable
 
 #: Addresses kept between a DHCP range and a pool, so an off-by-a-few DHCP edit does not collide.
 DHCP_BUFFER = 4
 #: Past this many addresses from DHCP, more distance buys nothing and a CIDR-aligned block is preferred.
 FAR_FROM_DHCP = 16
+#: The distance _distance gives when no DHCP range of the family exists.
+NO_DHCP = 1 << 128
 
 
 def span(first: int, last: int, version: int) -> IPRange:
@@ -54,7 +56,7 @@ def _distance(first: int, last: int, version: int, firsts: list, dhcp: list) -> 
         if 0 <= neighbour < len(dhcp) and dhcp[neighbour][2] == version:
             dhcp_first, dhcp_last, _ = dhcp[neighbour]
             gaps.append(dhcp_first - last if dhcp_first > last else first - dhcp_last if dhcp_last < first else 0)
-    return min(gaps, default=1 << 128)
+    return min(gaps, default=NO_DHCP)
 
 
 def _placements(a: int, b: int, size: int) -> list[tuple[int, int]]:
@@ -81,18 +83,150 @@ def best_block(space: AddressSet, size: int, dhcp: AddressSet, buffer: int = DHC
     dhcp_runs = list(dhcp.runs())  # IPv4 runs first, each family in address order
     firsts = [(version, first) for first, _, version in dhcp_runs]
     padded = AddressSet.from_spans((first - buffer, last + buffer, version) for first, last, version in dhcp_runs)
-    step = 1 << (size - 1).bit_length()
     for candidate_space in (space - padded,) if buffer_required else (space - padded, space):
-        best, best_score = None, None
-        for a, b, version in candidate_space.runs_at_least(size):
-            for first, last in _placements(a, b, size):
-                distance = _distance(first, last, version, firsts, dhcp_runs)
-                score = (distance >= FAR_FROM_DHCP, first % step == 0, distance, first)
-                if best_score is None or score > best_score:
-                    best, best_score = (first, last, version), score
+        best = max((scored for a, b, version in candidate_space.runs_at_least(size)
+                    for scored in _scored(a, b, version, size, firsts, dhcp_runs)),
+                   key=lambda scored: scored[0], default=None)
         if best is not None:
-            return span(*best)
+            return span(*best[1])
     return None
+
+
+def _scored(a: int, b: int, version: int, size: int, firsts: list, dhcp: list) -> Iterable[tuple[tuple, tuple]]:
+    """(score, block) for each place a block of ``size`` may take in the free run [a, b]; higher is better.
+
+    Scores of different blocks never tie (the block's first address is in the score), so the best is one block.
+    """
+    step = 1 << (size - 1).bit_length()
+    for first, last in _placements(a, b, size):
+        distance = _distance(first, last, version, firsts, dhcp)
+        yield (distance >= FAR_FROM_DHCP, first % step == 0, distance, first), (first, last, version)
+
+
+def _key(address: int, version: int) -> int:
+    return address + (V6_BASE if version == 6 else 0)
+
+
+class FreeBlocks:
+    """The LAN's free runs less every pool, indexed once, so that each pool's best block costs a few runs.
+
+    ``best_block(free_space(...))`` scores every free run for every pool: 50 pools on a LAN of 65,536
+    scattered hosts meant 50 passes over 65,537 runs. Here each run carries a bound no block inside it
+    can beat (the distance of its farthest address from DHCP, then its top address), and runs sit in
+    lists sorted by that bound, one list per power-of-two length class. A search walks the classes long
+    enough for the block, best bound first, and stops once no run left can beat the block in hand.
+    A pool's own addresses are given back only around that pool, and a claimed block splits only the
+    runs it touches. The choice is exactly ``best_block``'s (tests hold the two equal).
+    """
+
+    def __init__(self, lan: Lan, pools: Sequence[Pool] = ()):
+        self._dhcp = list(lan.dhcp_set.runs())  # IPv4 runs first, each family in address order
+        self._dhcp_firsts = [(version, first) for first, _, version in self._dhcp]
+        self._padded = AddressSet.from_spans((first - DHCP_BUFFER, last + DHCP_BUFFER, version)
+                                             for first, last, version in self._dhcp)
+        self._free = lan.free_set
+        # Pools are told apart by identity, as recommend_for_check tells "the others" apart.
+        distinct = list({id(pool): pool for pool in pools}.values())
+        self._pool_ids = {id(pool) for pool in distinct}
+        self._shared = covered_twice(pool.addresses for pool in distinct)
+        self._claimed = AddressSet()
+        runs = list((self._free - AddressSet(pool.addresses for pool in distinct)).runs())
+        self._firsts = [_key(first, version) for first, _, version in runs]
+        self._lasts = [_key(last, version) for _, last, version in runs]
+        self._runs = runs
+        self._classes: dict[int, list] = {}
+        for run in runs:
+            self._classes.setdefault((run[1] - run[0] + 1).bit_length(), []).append(self._bound(*run))
+        for entries in self._classes.values():
+            entries.sort()
+
+    def _bound(self, first: int, last: int, version: int) -> tuple:
+        """(far, distance, last, first, version): no block in the run scores above (far, True, distance, last)."""
+        index = bisect_left(self._dhcp_firsts, (version, first))
+        below = self._dhcp[index - 1][1] if index > 0 and self._dhcp[index - 1][2] == version else None
+        above = self._dhcp[index][0] if index < len(self._dhcp) and self._dhcp[index][2] == version else None
+        points = {first, last}
+        if below is not None and above is not None:
+            # Between two DHCP runs the distance peaks midway; only the clamped midpoints can beat the ends.
+            middle = (below + above) // 2
+            points.update(min(max(point, first), last) for point in (middle, middle + 1))
+        distance = max(min(point - below if below is not None else NO_DHCP,
+                           above - point if above is not None else NO_DHCP) for point in points)
+        return distance >= FAR_FROM_DHCP, distance, last, first, version
+
+    def _add(self, run: tuple[int, int, int]) -> None:
+        position = bisect_left(self._firsts, _key(run[0], run[2]))
+        self._firsts.insert(position, _key(run[0], run[2]))
+        self._lasts.insert(position, _key(run[1], run[2]))
+        self._runs.insert(position, run)
+        entries = self._classes.setdefault((run[1] - run[0] + 1).bit_length(), [])
+        bound = self._bound(*run)
+        entries.insert(bisect_left(entries, bound), bound)
+
+    def _take(self, start: int, stop: int) -> list[tuple[int, int, int]]:
+        """Remove the runs at positions [start, stop) and return them."""
+        taken = self._runs[start:stop]
+        for run in taken:
+            entries = self._classes[(run[1] - run[0] + 1).bit_length()]
+            del entries[bisect_left(entries, self._bound(*run))]
+        del self._firsts[start:stop], self._lasts[start:stop], self._runs[start:stop]
+        return taken
+
+    def _touching(self, first: int, last: int) -> tuple[int, int]:
+        """Positions [start, stop) of the runs overlapping or adjacent to keys [first, last]."""
+        return bisect_left(self._lasts, first - 1), bisect_right(self._firsts, last + 1)
+
+    def claim(self, block: IPRange) -> None:
+        """Take ``block`` out of the free runs: a recommendation already sent a pool there."""
+        claimed = AddressSet([block])
+        self._claimed = self._claimed | claimed
+        start, stop = self._touching(_key(block.first, block.version), _key(block.last, block.version))
+        for run in (AddressSet.from_spans(self._take(start, stop)) - claimed).runs():
+            self._add(run)
+
+    def _given_back(self, pool: Pool | None) -> tuple[list, set]:
+        """The free runs as they are when ``pool`` itself is not in the way, and the indexed runs they replace."""
+        if pool is None or id(pool) not in self._pool_ids:
+            return [], set()
+        released = (pool.addresses - self._shared - self._claimed) & self._free
+        pieces, replaced = list(released.runs()), set()
+        for first, last, version in released.runs():
+            start, stop = self._touching(_key(first, version), _key(last, version))
+            # Free runs only touch the released pieces: they never overlap a pool's addresses.
+            pieces.extend(self._runs[start:stop])
+            replaced.update(self._runs[start:stop])
+        return list(AddressSet.from_spans(pieces).runs()), replaced
+
+    def _walk(self, size: int, extra: list, replaced: set) -> Iterable[tuple[tuple | None, tuple[int, int, int]]]:
+        """(bound, run): the given-back runs first (no bound), then indexed runs long enough, best bound first."""
+        for run in extra:
+            yield None, run
+        classes = [reversed(entries) for length, entries in self._classes.items() if length >= size.bit_length()]
+        for far, distance, last, first, version in heapq.merge(*classes, reverse=True):
+            if last - first + 1 >= size and (first, last, version) not in replaced:
+                yield (far, True, distance, last), (first, last, version)
+
+    def best_block(self, size: int, pool: Pool | None = None) -> IPRange | None:
+        """What ``best_block(free_space(lan, others, size), size, lan.dhcp_set)`` gives.
+
+        ``others`` are the pools given to the constructor and every claimed block, less ``pool``.
+        """
+        if size < 1:
+            return None
+        extra, replaced = self._given_back(pool)
+        for padded in (True, False):
+            best = None
+            for bound, (first, last, version) in self._walk(size, extra, replaced):
+                if bound is not None and best is not None and bound <= best[0]:
+                    break  # runs come best bound first: none left can beat the block in hand
+                run = AddressSet.from_spans([(first, last, version)])
+                for a, b, piece_version in (run - self._padded if padded else run).runs_at_least(size):
+                    for scored in _scored(a, b, piece_version, size, self._dhcp_firsts, self._dhcp):
+                        if best is None or scored[0] > best[0]:
+                            best = scored
+            if best is not None:
+                return span(*best[1])
+        return None
 
 
 @dataclass(frozen=True)
