@@ -232,6 +232,13 @@ def test_interface_going_down_mid_sweep_is_exit_3_with_one_line(wait_until_liste
         process = lab.spawn(scanner, ipaudit("scan", "-i", "eth0", "--no-dhcp", "--rate", "50"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_until_listening(process)
+        # Mid-sweep: requests are going out (before that, "interface eth0 is down" would be right).
+        def sent() -> int:
+            return int(lab.run(scanner, ["cat", "/sys/class/net/eth0/statistics/tx_packets"]).stdout)
+
+        before = sent()
+        while sent() < before + 3 and process.poll() is None:
+            pass
         lab.run(scanner, ["ip", "link", "set", "eth0", "down"])
         stdout, stderr = process.communicate(timeout=10)
     assert process.returncode == 3 and stdout == ""
@@ -269,3 +276,58 @@ def test_reply_whose_ethernet_source_differs_from_the_arp_sender_is_an_info_mism
     assert router.mac in document["findings"][0]["message"]
     hosts = {h["ip"]: h["macs"] for h in document["hosts"]}
     assert hosts["198.51.100.30"] == ["02:00:00:00:00:30"] and hosts["198.51.100.1"] == [router.mac]
+
+
+NET_RAW_ONLY = 1 << 13  # CAP_NET_RAW
+
+
+def capabilities_of_every_thread(pid: int) -> dict[str, dict[str, int]]:
+    """CapEff/CapPrm/CapInh/CapBnd/CapAmb and NoNewPrivs of each thread of ``pid`` (empty once it exited)."""
+    found = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return {}
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except FileNotFoundError:
+            continue
+        found[task] = {key: int(fields[key].strip(), 16 if key.startswith("Cap") else 10)
+                       for key in ("CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb", "NoNewPrivs")}
+    return found
+
+
+def capabilities_mid_scan(process, wait_until_listening, threads: int) -> dict[str, dict[str, int]]:
+    """Every thread's sets once the scan has opened its sockets, dropped, and runs ``threads`` threads.
+
+    Polls while the scan runs; if it never drops, this returns the last sets seen before it exited.
+    """
+    wait_until_listening(process)
+    seen: dict = {}
+    while process.poll() is None:
+        now = capabilities_of_every_thread(process.pid)
+        if now:
+            seen = now
+        if len(seen) >= threads and all(caps["CapEff"] == NET_RAW_ONLY for caps in seen.values()):
+            break
+    return seen
+
+
+@pytest.mark.parametrize("mode, threads, status", [(["--passive", "1.5"], 1, 0),
+                                                   (["--dhcp-timeout", "1.5", "--rate", "2000"], 3, 2)],
+                         ids=["passive", "sweep-and-dhcp"])
+def test_scan_as_root_keeps_only_cap_net_raw_once_its_sockets_are_open(lan, wait_until_listening, mode, threads,
+                                                                       status):
+    lab, scanner, _, _ = lan
+    process = lab.spawn(scanner, ipaudit("scan", "-i", "eth0", "--format", "json", *mode),
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Passive: the main thread only. Active: main, the ARP receiver and the DHCP discovery thread.
+    seen = capabilities_mid_scan(process, wait_until_listening, threads)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == status, stderr  # the scan still works (active: the duplicate on .20)
+    assert json.loads(stdout)["interface"] == "eth0"
+    assert len(seen) >= threads and all(
+        caps == {"CapEff": NET_RAW_ONLY, "CapPrm": NET_RAW_ONLY, "CapInh": 0, "CapBnd": NET_RAW_ONLY,
+                 "CapAmb": 0, "NoNewPrivs": 1} for caps in seen.values()), seen
