@@ -107,7 +107,7 @@ def demo_command(cleanup: bool) -> int:
     A demo killed with SIGKILL cannot clean up: the next demo, or
     `ipaudit demo --cleanup`, removes what it left (and nothing of a lab in use).
 
-    Needs root, iproute2 (ip) and dnsmasq. Takes about 15 seconds.
+    Needs root, iproute2 (ip) and dnsmasq. Takes about 6 seconds.
 
     \b
     Example:
