@@ -51,16 +51,31 @@ def read_dhcp_sources(uris: Sequence[str], options: SourceOptions) -> list[DhcpF
     return [open_source(uri, options).read() for uri in uris]
 
 
-def build_lan(query: LanQuery, anchor: AddressSet | None = None, live: Sequence[Inventory] = ()) -> Lan:
-    """The Lan for ``query``; ``live`` adds inventories a probe just took; ``anchor`` as in assemble_lan."""
+@dataclass(frozen=True)
+class LanFacts:
+    """What the files and servers of a LanQuery hold, read but not yet assembled."""
+
+    inventories: tuple[Inventory, ...] = ()
+    dhcp_facts: tuple[DhcpFacts, ...] = ()
+
+
+def read_lan_facts(query: LanQuery) -> LanFacts:
+    """Read the inventory files and DHCP sources; done before a live probe drops the process's privileges."""
     from ipaudit.inventory import load_inventory
 
+    return LanFacts(tuple(load_inventory(path) for path in query.inventories),
+                    tuple(read_dhcp_sources(query.dhcp_sources, query.source_options)))
+
+
+def build_lan(query: LanQuery, anchor: AddressSet | None = None, live: Sequence[Inventory] = (),
+              facts: LanFacts | None = None) -> Lan:
+    """The Lan for ``query``; ``live`` adds inventories a probe just took; ``facts`` those already read."""
+    facts = facts if facts is not None else read_lan_facts(query)
     lookup = None
     if query.local_interfaces:
         from ipaudit.sources.local_interfaces import subnet_containing as lookup
-    inventories = [load_inventory(path) for path in query.inventories] + list(live)
-    return assemble_lan(query.options, inventories, read_dhcp_sources(query.dhcp_sources, query.source_options),
-                        anchor=anchor, local_lookup=lookup)
+    return assemble_lan(query.options, [*facts.inventories, *live], facts.dhcp_facts, anchor=anchor,
+                        local_lookup=lookup)
 
 
 def _holds(network: IPNetwork, addresses: AddressSet) -> bool:

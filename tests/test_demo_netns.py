@@ -51,8 +51,9 @@ def test_demo_shows_the_story_and_cleans_up():
     assert "pool-overlaps-dhcp" in out
     assert demo.stderr.count("(exit status 2)") == 2  # both reports are CRITICAL
     assert "Done: nothing of the demo LAN is left." in demo.stderr
-    # The demo names its lab "ipademo<pid>x1" and prints that in its first line.
-    pid = int(demo.stderr.splitlines()[0].split("ipademo", 1)[1].split("x", 1)[0])
+    # The demo names its lab "ipademo<pid>x1" and prints that in its "Building" line.
+    building = next(line for line in demo.stderr.splitlines() if line.startswith("Building"))
+    pid = int(building.split("ipademo", 1)[1].split("x", 1)[0])
     assert leftovers(pid) == ([], [])
 
 

@@ -2,7 +2,8 @@
 
 The LAN: a router (198.51.100.1) running dnsmasq for .2-.253, a rogue dnsmasq at
 .66 serving .100-.120, and a scanner at .250 where our code runs as a subprocess
-inside the namespace (the only place it may send or listen).
+inside the namespace (the only place it may send or listen). The lab's dnsmasq
+runs with --no-ping and offers at once, so discovery windows here are short.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 from netaddr import IPAddress, IPRange
@@ -52,7 +52,10 @@ def lan():
         yield lab, scanner, servers
 
 
-def discover_in(lab, host, window=6.0):
+WINDOW = 1.0  # seconds; a --no-ping dnsmasq offers within milliseconds
+
+
+def discover_in(lab, host, window=WINDOW):
     done = lab.run(host, [sys.executable, "-c", DISCOVER_SNIPPET, "eth0", str(window)])
     result = json.loads(done.stdout)
     result["servers"] = {s.server_id: s for s in inventory_from_dict(result["inventory"]).dhcp_servers}
@@ -62,10 +65,7 @@ def discover_in(lab, host, window=6.0):
 @pytest.fixture(scope="module")
 def first_scan(lan):
     lab, scanner, _ = lan
-    started = time.monotonic()
-    result = discover_in(lab, scanner)
-    result["wall"] = time.monotonic() - started
-    return result
+    return discover_in(lab, scanner)
 
 
 def test_discover_finds_both_servers_with_their_fields(first_scan):
@@ -80,8 +80,7 @@ def test_discover_finds_both_servers_with_their_fields(first_scan):
     assert (router.lease_time, rogue.lease_time) == (12 * 3600, 600)
     assert router.relay is None and rogue.relay is None
     assert first_scan["skipped"] == 0
-    # dnsmasq pings the address before offering: the window must outlast that (about 3 s).
-    assert 2.0 < first_scan["first_offer_after"] < 6.0
+    assert first_scan["offers"] >= 2 and 0 < first_scan["first_offer_after"] < WINDOW
 
 
 def test_discover_findings_flag_the_rogue(first_scan):
@@ -103,7 +102,7 @@ def test_discover_never_takes_a_lease(lan, first_scan):
 
 def test_repeated_discovery_reuses_the_probe_mac_and_the_offer(lan, first_scan):
     lab, scanner, _ = lan
-    again = discover_in(lab, scanner, window=4.5)
+    again = discover_in(lab, scanner)
     assert again["client_mac"] == first_scan["client_mac"]
     assert again["servers"][ROUTER].offered_ip == first_scan["servers"][ROUTER].offered_ip
 
@@ -135,7 +134,8 @@ def tx_packets(lab, host) -> int:
     return int(lab.run(host, ["cat", f"/sys/class/net/{host.interface}/statistics/tx_packets"]).stdout)
 
 
-def test_passive_listening_sees_a_real_clients_offers_and_ack_and_sends_nothing(lan, first_scan):
+def test_passive_listening_sees_a_real_clients_offers_and_ack_and_sends_nothing(lan, first_scan,
+                                                                                wait_until_listening):
     lab, scanner, servers = lan
     client = lab.hosts["client"]
     # As on a mirror port: the switch floods frames for the client's MAC, so the scanner hears
@@ -143,9 +143,13 @@ def test_passive_listening_sees_a_real_clients_offers_and_ack_and_sends_nothing(
     subprocess.run(["ip", "-n", lab.switch, "link", "set", client.switch_port, "type", "bridge_slave",
                     "learning", "off"], check=True)
     sent_before = tx_packets(lab, scanner)
-    listener = lab.spawn(scanner, [sys.executable, "-c", PASSIVE_SNIPPET, "eth0", "7"],
+    # The window only has to outlast one DHCP exchange, which takes well under a second here.
+    listener = lab.spawn(scanner, [sys.executable, "-c", PASSIVE_SNIPPET, "eth0", "2.5"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    wait_until_listening(listener)
+    # ARP traffic from both servers (a pinging dnsmasq would send it before offering; ours does not ping).
+    for server in ("router", "rogue"):
+        lab.run(server, ["arp-scan", "-I", "eth0", "-q", "-x", "--retry=1", "198.51.100.249"])  # nobody
     leasefile = lab.path("dhclient.leases")
     open(leasefile, "w").close()
     lab.spawn(client, ["dhclient", "-d", "-1", "-sf", "/bin/true", "-lf", leasefile, "-pf", lab.path("dhclient.pid"),
@@ -161,7 +165,7 @@ def test_passive_listening_sees_a_real_clients_offers_and_ack_and_sends_nothing(
     assert seen[ROUTER].lease_time == 12 * 3600 and seen[ROUTER].mac == "02:1a:00:00:00:01"
     assert sorted(f.code for f in inventory.findings) == ["multiple-dhcp-servers", "unauthorized-dhcp-server"]
     assert inventory.subnet is not None and str(inventory.subnet) == "198.51.100.0/24"
-    # dnsmasq's ping before offering is ARP traffic too: both servers appear as hosts.
+    # Their ARP requests claim their addresses: both servers appear as hosts.
     assert {str(h.ip) for h in inventory.hosts} >= {"198.51.100.1", "198.51.100.66"}
     # The client really took a lease, so the lease files do record leases: the probe's is absent.
     leases = [line for server in servers.values() for line in server.leases()]
@@ -198,7 +202,7 @@ def test_discover_hears_an_offer_unicast_to_the_probe_mac(lan):
     server = lab.spawn(unicaster, [sys.executable, "-c", UNICAST_SERVER_SNIPPET],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert server.stdout.readline().strip() == "ready"
-    result = discover_in(lab, scanner, window=4.0)
+    result = discover_in(lab, scanner)
     assert server.wait(timeout=10) == 0, server.stderr.read()
     unicast = result["servers"][IPAddress("198.51.100.99")]
     assert unicast.offered_ip == IPAddress("198.51.100.199") and unicast.lease_time == 120

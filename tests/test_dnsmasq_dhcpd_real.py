@@ -86,7 +86,7 @@ def test_dnsmasq_lease_of_a_real_client_is_read_from_its_lease_file():
         conf = lab.path("dnsmasq.conf")
         with open(conf, "w", encoding="utf-8") as handle:
             handle.write(f"port=0\ninterface={server.interface}\nbind-interfaces\nuser=root\ngroup=root\n"
-                         f"dhcp-authoritative\ndhcp-range=set:lan,198.51.100.100,198.51.100.199,255.255.255.0,1h\n"
+                         f"dhcp-authoritative\nno-ping\ndhcp-range=set:lan,198.51.100.100,198.51.100.199,255.255.255.0,1h\n"
                          f"dhcp-leasefile={leases}\nconf-dir={lab.path('dnsmasq.d')},*.conf\n"
                          f"pid-file={lab.path('dnsmasq.pid')}\n")
         lab.spawn(server, ["dnsmasq", "--keep-in-foreground", "-C", conf], stderr=subprocess.DEVNULL)

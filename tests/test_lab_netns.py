@@ -84,3 +84,66 @@ def test_missing_ip_command_is_a_one_line_lab_error(monkeypatch, tmp_path):
     with pytest.raises(LabError) as problem:
         require_lab_tools()
     assert "iproute2" in problem.value.one_line() and "\n" not in problem.value.one_line()
+
+
+DEMO_LIKE = textwrap.dedent("""
+    import time
+    from ipaudit.cli.demo import build_story
+    from ipaudit.lab import Lab
+    with Lab(prefix="ipademo") as lab:
+        build_story(lab)  # the demo's 8 namespaces and its 2 root dnsmasq processes
+        print(lab.name, lab.workdir, flush=True)
+        time.sleep(120)
+""")
+
+
+def pids_in(namespace: str) -> set[int]:
+    listed = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True).stdout
+    return {int(pid) for pid in listed.split()}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGHUP])
+def test_killed_demo_lab_is_removed_and_a_live_lab_survives(signum):
+    with Lab(prefix="ipaL") as live:
+        live_host = live.add_host("a", "198.51.100.10/24")
+        live_sleeper = live.spawn(live_host, ["sleep", "60"])
+        bystander = f"ipaudit-bystander{os.getpid()}x1-sw"  # not named like a lab: never ours to remove
+        subprocess.run(["ip", "netns", "add", bystander], check=True)
+        child = subprocess.Popen([sys.executable, "-c", DEMO_LIKE], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+        try:
+            name, workdir = child.stdout.readline().split()
+            created = {n for n in namespaces() if n.startswith(f"{name}-")}
+            servers = set().union(*(pids_in(n) for n in created))
+            assert len(created) == 8 and len(servers) == 2 and os.path.isdir(workdir)
+            child.send_signal(signum)
+            child.wait(timeout=15)
+            if signum == signal.SIGKILL:
+                # Nothing could run in the child: all of it is still there until cleanup.
+                assert created <= namespaces() and all(alive(pid) for pid in servers)
+                cleanup = subprocess.run([sys.executable, "-m", "ipaudit", "demo", "--cleanup"],
+                                         capture_output=True, text=True, timeout=60)
+                assert cleanup.returncode == 0, cleanup.stderr
+                assert (f"Removed the leftovers of lab {name} (owner PID {child.pid} is gone): "
+                        f"8 namespaces, 2 processes.") in cleanup.stderr
+            else:
+                assert child.returncode == 128 + signal.SIGHUP  # torn down by its own handler
+            assert not created & namespaces()
+            assert not [pid for pid in servers if alive(pid)]
+            assert not os.path.exists(workdir)
+            # The concurrently live lab, and the namespace that is not a lab's, are untouched.
+            assert set(live.namespaces) | {bystander} <= namespaces()
+            assert live_sleeper.poll() is None and pids_in(live_host.namespace) == {live_sleeper.pid}
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            subprocess.run(["ip", "netns", "del", bystander], capture_output=True)
+            from ipaudit.lab.cleanup import remove_stale_labs
+
+            remove_stale_labs()  # safety net should an assertion above have failed
+
+
+def test_lab_prefix_must_stay_recognisable():
+    with pytest.raises(LabError, match="must be 'ipa' followed by letters"):
+        Lab(prefix="lab1")

@@ -63,16 +63,7 @@ def render_options(stream: TextIO, to_file: bool) -> RenderOptions:
     return RenderOptions(width=max(width, 40), color=color)
 
 
-def write_output(text: str, path: str | None) -> None:
-    """Text to stdout, or to ``path`` through a new temporary file renamed over it.
-
-    The rename replaces whatever ``path`` was, a symlink included, without following it, so
-    root never writes through a link into a file it did not create, and a reader never sees
-    half a report.
-    """
-    if path is None or path == "-":
-        click.echo(text, nl=False)
-        return
+def _temporary_beside(path: str) -> tuple[int, str]:
     directory = os.path.dirname(os.path.abspath(path))
     try:
         if os.path.isdir(path) and not os.path.islink(path):
@@ -80,11 +71,61 @@ def write_output(text: str, path: str | None) -> None:
         handle, temporary = tempfile.mkstemp(prefix=".ipaudit-", dir=directory)
     except OSError as problem:
         raise IpauditError(f"cannot write {path}: {problem.strerror}") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(handle, 0o666 & ~umask)
+    return handle, temporary
+
+
+class ReservedOutput:
+    """``-o FILE`` claimed before the scan drops its privileges, and filled in afterwards.
+
+    Without CAP_DAC_OVERRIDE, root can no longer create or rename files in a directory it
+    does not own (``sudo ipaudit scan -o scan.json`` in a user's home), so the file is
+    put in place now, atomically, holding ``placeholder`` (an UNKNOWN report): a stale
+    previous report never survives as if it were current. ``write`` then replaces the
+    content through the open descriptor.
+    """
+
+    def __init__(self, path: str, placeholder: str):
+        self.path = path
+        handle, temporary = _temporary_beside(path)
+        try:
+            os.write(handle, placeholder.encode())
+            os.replace(temporary, path)
+        except OSError as problem:
+            os.close(handle)
+            os.unlink(temporary)
+            raise IpauditError(f"cannot write {path}: {problem.strerror}") from None
+        self.handle = handle
+
+    def write(self, text: str) -> None:
+        data = text.encode()
+        try:
+            os.ftruncate(self.handle, 0)
+            os.pwrite(self.handle, data, 0)
+        except OSError as problem:
+            raise IpauditError(f"cannot write {self.path}: {problem.strerror}") from None
+        finally:
+            os.close(self.handle)
+
+
+def write_output(text: str, path: str | None | ReservedOutput) -> None:
+    """Text to stdout, or to ``path`` through a new temporary file renamed over it.
+
+    The rename replaces whatever ``path`` was, a symlink included, without following it, so
+    root never writes through a link into a file it did not create, and a reader never sees
+    half a report.
+    """
+    if isinstance(path, ReservedOutput):
+        path.write(text)
+        return
+    if path is None or path == "-":
+        click.echo(text, nl=False)
+        return
+    handle, temporary = _temporary_beside(path)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(stream.fileno(), 0o666 & ~umask)
             stream.write(text)
         os.replace(temporary, path)
     except OSError as problem:
@@ -92,14 +133,15 @@ def write_output(text: str, path: str | None) -> None:
         raise IpauditError(f"cannot write {path}: {problem.strerror}") from None
 
 
-def deliver(report: Report, out: Output, status: ExitStatus, *, report_to_stderr: bool = False) -> int:
+def deliver(report: Report, out: Output, status: ExitStatus, *, report_to_stderr: bool = False,
+            reserved: ReservedOutput | None = None) -> int:
     """Render ``report`` as ``out`` asks and return the exit status.
 
     A quiet table run with nothing wrong prints nothing, so cron mails only on trouble;
     JSON always prints. ``report_to_stderr``: stdout holds a manifest, the report goes beside it.
     """
     output_format = OutputFormat(out.format)
-    if out.quiet and status is ExitStatus.OK and output_format is OutputFormat.TABLE:
+    if out.quiet and status is ExitStatus.OK and output_format is OutputFormat.TABLE and reserved is None:
         return int(status)
     stream = sys.stderr if report_to_stderr else sys.stdout
     to_file = out.path is not None and not report_to_stderr
@@ -107,5 +149,5 @@ def deliver(report: Report, out: Output, status: ExitStatus, *, report_to_stderr
     if report_to_stderr:
         click.echo(text, nl=False, err=True)
     else:
-        write_output(text, out.path)
+        write_output(text, reserved or out.path)
     return int(status)

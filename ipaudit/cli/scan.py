@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import datetime, timezone
 
 import click
 
 from ipaudit.cli.options import Output, Rate, Seconds, interface_option, output_options
-from ipaudit.cli.output import configure_diagnostics, deliver, note
+from ipaudit.cli.output import ReservedOutput, configure_diagnostics, deliver, note
+from ipaudit.errors import IpauditError
+from ipaudit.sanitize import one_line
 from ipaudit.report.interface import OutputFormat, ScanReport
 from ipaudit.report.registry import formats_for
 from ipaudit.scan.engine import WIDEST_SUBNET, ScanRequest, allowed_servers, run_scan
@@ -76,15 +80,31 @@ def scan_command(interface: str | None, subnet: str | None, force: bool, rate: f
     request = ScanRequest(interface=interface, subnet=subnet, force=force, rate=rate, retries=retries,
                           timeout=timeout, dhcp_timeout=dhcp_timeout, dhcp=not no_dhcp, arp=not no_arp,
                           passive=passive, client_mac=client_mac, allowed_dhcp=allowed_servers(allowed_dhcp))
+    # The scan keeps only CAP_NET_RAW once its sockets are open: claim -o FILE while we still may.
+    reserved = ReservedOutput(out.path, unknown_report(out.format, "scan in progress")) \
+        if out.path not in (None, "-") else None
     progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() and not out.quiet and passive is None else None
     try:
         report = run_scan(request, progress)
+    except IpauditError as problem:
+        if reserved is not None:
+            reserved.write(unknown_report(out.format, problem.one_line()))
+        raise
     finally:
         if progress is not None:
             progress.close()
     if OutputFormat(out.format) is OutputFormat.JSON and report.summary:
         note(report.summary)
-    return deliver(report, out, report.status)
+    return deliver(report, out, report.status, reserved=reserved)
+
+
+def unknown_report(output_format: str, error: str) -> str:
+    """What ``-o FILE`` holds while the scan runs, and after it failed: status UNKNOWN and why."""
+    if OutputFormat(output_format) is OutputFormat.JSON:
+        return json.dumps({"version": 1, "status": "unknown", "exit_code": 3, "error": error,
+                           "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")
+                           .replace("+00:00", "Z")}, indent=2) + "\n"
+    return f"error: {one_line(error)}\n\nstatus: UNKNOWN\n"
 
 
 COMMANDS = [scan_command]

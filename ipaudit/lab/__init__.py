@@ -20,7 +20,8 @@ Ctrl-C, SIGTERM and interpreter exit. Needs root and iproute2; raises ``LabError
 """
 
 from ipaudit.lab.dnsmasq import Dnsmasq, start_dnsmasq
-from ipaudit.lab.netns import Host, Lab, LabError, lab_mac, require_lab_tools
+from ipaudit.lab.host import Host, LabError, lab_mac, require_lab_tools
+from ipaudit.lab.netns import Lab
 
 
 __all__ = ["Dnsmasq", "Host", "Lab", "LabError", "lab_mac", "require_lab_tools", "start_dnsmasq"]

@@ -8,8 +8,20 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
-from ipaudit.lab.netns import Host, Lab, LabError
+from ipaudit.lab.host import Host, LabError
+
+
+class LabProcesses(Protocol):
+    """What a dnsmasq needs of its lab: a tracked way to start it, and a private directory.
+
+    A protocol rather than ``netns.Lab`` itself, so this module never imports ``netns``.
+    """
+
+    def spawn(self, host: Host, argv, **popen_options) -> subprocess.Popen: ...
+
+    def path(self, name: str) -> str: ...
 
 
 @dataclass
@@ -38,13 +50,16 @@ class Dnsmasq:
             return ""
 
 
-def start_dnsmasq(lab: Lab, host: Host, dhcp_range: str, router: str | None = None,
+def start_dnsmasq(lab: LabProcesses, host: Host, dhcp_range: str, router: str | None = None,
                   dns: str | None = None, lease_time: str = "1h", leasefile: str | None = None,
-                  extra_args: tuple[str, ...] | list[str] = (), ready_timeout: float = 5.0) -> Dnsmasq:
+                  extra_args: tuple[str, ...] | list[str] = (), ready_timeout: float = 5.0,
+                  ping: bool = False) -> Dnsmasq:
     """Start dnsmasq in ``host`` serving ``dhcp_range`` ("first,last" or "first,last,mask").
 
     It runs in the foreground (the lab tracks and kills its PID), reads no config file,
-    serves no DNS (--port=0) and binds only to the host's lab interface.
+    serves no DNS (--port=0) and binds only to the host's lab interface. Unless
+    ``ping`` is true it runs with --no-ping: a real dnsmasq pings an address for
+    about 3 s before offering it, which would make every lab discovery wait that long.
     """
     binary = shutil.which("dnsmasq")
     if binary is None:
@@ -57,6 +72,8 @@ def start_dnsmasq(lab: Lab, host: Host, dhcp_range: str, router: str | None = No
             f"--interface={host.interface}", "--bind-interfaces", "--user=root", "--group=root",
             f"--dhcp-range={dhcp_range},{lease_time}", f"--dhcp-leasefile={leasefile}",
             f"--pid-file={pidfile}", f"--log-facility={logfile}", "--log-dhcp"]
+    if not ping:
+        argv.append("--no-ping")
     if router:
         argv.append(f"--dhcp-option=option:router,{router}")
     if dns:

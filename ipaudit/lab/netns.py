@@ -4,8 +4,11 @@ and one namespace per host joined to it by a veth pair.
 Everything the lab creates is named ``<prefix><pid>x<n>-...`` and is torn down by
 ``Lab.close()``: tracked processes are killed by PID, then every lab namespace is
 deleted (which also deletes its veths). ``close`` runs on leaving the ``with``
-block (success or exception), on SIGTERM (turned into SystemExit while the lab is
-open), on Ctrl-C (KeyboardInterrupt unwinds through ``__exit__``) and at exit.
+block (success or exception), on SIGTERM and SIGHUP (turned into SystemExit while
+the lab is open: a closed terminal must not strand root dnsmasq processes), on
+Ctrl-C (KeyboardInterrupt unwinds through ``__exit__``) and at exit. SIGKILL
+cannot be caught: ``ipaudit.lab.cleanup`` removes what such a lab left, by the
+owner PID in its names.
 """
 
 from __future__ import annotations
@@ -19,36 +22,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 
-from netaddr import IPAddress, IPNetwork
+from netaddr import IPNetwork
 
-from ipaudit.errors import IpauditError
-
-
-class LabError(IpauditError):
-    """The namespace lab could not be built (no ``ip``, not root, a command failed)."""
-
-
-@dataclass
-class Host:
-    """One namespace on the lab LAN: its interface, MAC and addresses (first is primary)."""
-
-    name: str
-    namespace: str
-    interface: str
-    mac: str
-    addresses: list[IPNetwork] = field(default_factory=list)
-    switch_port: str = ""
-
-    @property
-    def ip(self) -> IPAddress:
-        return self.addresses[0].ip
-
-    @property
-    def network(self) -> IPNetwork:
-        return self.addresses[0].cidr
-
+from ipaudit.lab.dnsmasq import Dnsmasq, start_dnsmasq
+from ipaudit.lab.host import Host, LabError, check_prefix, lab_mac, require_lab_tools
 
 _lab_numbers = itertools.count(1)
 _QUIET_SYSCTLS = (
@@ -56,18 +34,15 @@ _QUIET_SYSCTLS = (
     "net.ipv6.conf.all.disable_ipv6=1",
     "net.ipv6.conf.default.disable_ipv6=1",
 )
-
-
-def lab_mac(number: int) -> str:
-    """A locally administered unicast MAC (02:...) unique within a lab for ``number`` < 2**32."""
-    return "02:1a:" + ":".join(f"{(number >> shift) & 0xFF:02x}" for shift in (24, 16, 8, 0))
+# Signals that end a lab's process but can be caught: each unwinds like SystemExit.
+_TEARDOWN_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class Lab:
     """A namespace LAN. Use as ``with Lab(prefix="ipaL") as lab:``; see the module docstring."""
 
     def __init__(self, prefix: str = "ipaL", interface: str = "eth0"):
-        self.name = f"{prefix}{os.getpid()}x{next(_lab_numbers)}"
+        self.name = f"{check_prefix(prefix)}{os.getpid()}x{next(_lab_numbers)}"
         self.interface = interface
         self.switch = f"{self.name}-sw"
         self.hosts: dict[str, Host] = {}
@@ -77,7 +52,7 @@ class Lab:
         self._macs = itertools.count(1)
         self._ports = itertools.count(1)
         self._closed = False
-        self._old_sigterm = None
+        self._old_handlers: dict[int, object] = {}
         self._lock = threading.Lock()
 
     # -- life cycle -------------------------------------------------------------------------
@@ -111,7 +86,7 @@ class Lab:
                 return
             self._closed = True
         # A second Ctrl-C while tearing down must not leave half the lab behind.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, *_TEARDOWN_SIGNALS})
         try:
             for process in self.processes:
                 _stop(process)
@@ -127,13 +102,17 @@ class Lab:
     def _install_handlers(self) -> None:
         atexit.register(self.close)
         if threading.current_thread() is threading.main_thread():
-            self._old_sigterm = signal.signal(signal.SIGTERM, _sigterm_to_exit)
+            for signum in _TEARDOWN_SIGNALS:
+                if signal.getsignal(signum) is signal.SIG_IGN:
+                    continue  # e.g. under nohup: whoever ignored it meant it
+                self._old_handlers[signum] = signal.signal(signum, _signal_to_exit)
 
     def _restore_handlers(self) -> None:
         atexit.unregister(self.close)
-        if self._old_sigterm is not None and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self._old_sigterm)
-            self._old_sigterm = None
+        if self._old_handlers and threading.current_thread() is threading.main_thread():
+            for signum, handler in self._old_handlers.items():
+                signal.signal(signum, handler)  # type: ignore[arg-type]
+            self._old_handlers.clear()
 
     def _kill_leftovers(self, namespace: str) -> None:
         # Children of tracked processes (dnsmasq helpers, shells) still inside a lab
@@ -233,10 +212,8 @@ class Lab:
                            f"(exit {process.returncode}): {stderr.strip()[:300]}")
         return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
-    def start_dnsmasq(self, host: Host, dhcp_range: str, **options):
+    def start_dnsmasq(self, host: Host, dhcp_range: str, **options) -> Dnsmasq:
         """Start a real dnsmasq (DHCP only) in ``host``; see ``ipaudit.lab.dnsmasq.start_dnsmasq``."""
-        from ipaudit.lab.dnsmasq import start_dnsmasq
-
         return start_dnsmasq(self, host, dhcp_range, **options)
 
     def path(self, name: str) -> str:
@@ -262,16 +239,6 @@ class Lab:
         _checked(["ip", "netns", "exec", namespace, *argv], stdin=stdin)
 
 
-def require_lab_tools() -> None:
-    """Raise LabError unless we are root and iproute2's ``ip`` is installed."""
-    if shutil.which("ip") is None:
-        raise LabError("the namespace lab needs the `ip` command (iproute2), which is not on PATH",
-                       hint="install it, e.g. apt-get install iproute2")
-    if os.geteuid() != 0:
-        raise LabError("the namespace lab needs root to create network namespaces",
-                       hint="run it with sudo")
-
-
 def _checked(argv: list[str], stdin: str | None = None) -> None:
     done = subprocess.run(argv, input=stdin, capture_output=True, text=True)
     if done.returncode != 0:
@@ -290,6 +257,6 @@ def _stop(process: subprocess.Popen, grace: float = 2.0) -> None:
         process.wait()
 
 
-def _sigterm_to_exit(signum, frame):
+def _signal_to_exit(signum, frame):
     # SystemExit unwinds through every `with Lab()` block, so teardown runs.
     raise SystemExit(128 + signum)

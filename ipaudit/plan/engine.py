@@ -14,7 +14,7 @@ from netaddr import IPRange
 from ipaudit.addresses import parse_ip
 from ipaudit.addressset import AddressSet
 from ipaudit.errors import IpauditError
-from ipaudit.facts import LanQuery, build_lan
+from ipaudit.facts import LanQuery, build_lan, read_lan_facts
 from ipaudit.findings import Code, finding
 from ipaudit.model import Finding, Inventory, Lan, Pool
 from ipaudit.plan.checks import check_lan_knowledge, check_pools
@@ -107,9 +107,11 @@ def run_check(request: CheckRequest) -> PlanReport:
     if not checked and not manifests.rejections:
         raise IpauditError(manifests.empty_reason or "no pool to check",
                            hint=None if manifests.empty_reason else "give a POOL like 192.168.1.240-245, or --from FILE")
+    query = _with_cluster_nodes(request.lan, manifests)
+    facts = read_lan_facts(query)  # before the probe, which keeps only CAP_NET_RAW once its sockets are open
     live, probe_notes = _probe(request.probe, checked) if request.probe is not None else ([], [])
     anchor = AddressSet(r for p in checked for r in p.ranges)
-    lan = build_lan(_with_cluster_nodes(request.lan, manifests), anchor or None, live)
+    lan = build_lan(query, anchor or None, live, facts)
     findings = rejection_findings(manifests) + check_pools(checked, lan, dict(manifests.advertisement))
     advice = recommend_for_check(pools, lan, findings)
     return PlanReport(pools=tuple(checked), findings=tuple(findings), recommendations=tuple(advice), lan=lan,

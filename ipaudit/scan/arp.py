@@ -185,18 +185,22 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
           retries: int = DEFAULT_RETRIES, timeout: float = DEFAULT_TIMEOUT,
           targets: Iterable[int] | None = None, probe_self: bool = True,
           progress: Callable[[int, int, int], None] | None = None,
-          stop: threading.Event | None = None) -> ArpSweep:
+          stop: threading.Event | None = None, sock: socket.socket | None = None) -> ArpSweep:
     """Ask every address of ``subnet`` (default: the interface's) on ``interface``.
 
     ``targets`` (ints) replaces the subnet's addresses, e.g. a pool. ``progress(sent,
     planned, answered)`` is called about ten times a second. ``stop`` ends it early.
+    ``sock``, from ``open_arp_socket``, is used (and left open) instead of opening one:
+    a caller that drops privileges opens it first.
     """
     own = interface_info(interface)
     network = IPNetwork(str(subnet)) if subnet is not None else own.subnet
     wanted = list(targets) if targets is not None else sweep_targets(network)
     own_ip = frames.ip_int(str(own.ip))
     wanted = [ip for ip in wanted if ip != own_ip]
-    sock = open_arp_socket(interface)
+    owned = sock is None
+    if sock is None:
+        sock = open_arp_socket(interface)
     started = time.monotonic()
     sent_at: dict[int, float] = {}
     receiver = _Receiver(sock, set(wanted), own, sent_at)
@@ -235,7 +239,8 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
     finally:
         receiver.stopping.set()
         receiver.join()
-        sock.close()
+        if owned:
+            sock.close()
     if receiver.failure is not None:
         raise receiver.failure
     if progress is not None:

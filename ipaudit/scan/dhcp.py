@@ -74,10 +74,16 @@ def collect_offer(discovery: Discovery, frame: bytes, elapsed: float) -> None:
 
 
 def run_discovery(interface: str, timeout: float = DEFAULT_WINDOW, client_mac: str | None = None,
-                  stop: threading.Event | None = None) -> Discovery:
-    """Send one DISCOVER on ``interface`` and listen ``timeout`` seconds; ``stop`` ends it early."""
+                  stop: threading.Event | None = None, sock=None) -> Discovery:
+    """Send one DISCOVER on ``interface`` and listen ``timeout`` seconds; ``stop`` ends it early.
+
+    ``sock``, from ``open_socket``, is used (and left open) instead of opening one: a
+    caller that drops privileges opens it first, in its only thread.
+    """
     chosen_mac = normalize_client_mac(client_mac) if client_mac else None
-    sock = open_socket(interface)
+    owned = sock is None
+    if sock is None:
+        sock = open_socket(interface)
     try:
         interface_mac = rawsocket.socket_mac(sock)
         discovery = Discovery(client_mac=chosen_mac or probe_mac(interface_mac), xid=random_xid())
@@ -91,10 +97,11 @@ def run_discovery(interface: str, timeout: float = DEFAULT_WINDOW, client_mac: s
                 collect_offer(discovery, frame, time.monotonic() - started)
         return discovery
     finally:
-        sock.close()
+        if owned:
+            sock.close()
 
 
 def discover(interface: str, timeout: float = DEFAULT_WINDOW, client_mac: str | None = None,
-             stop: threading.Event | None = None) -> list[DhcpServer]:
+             stop: threading.Event | None = None, sock=None) -> list[DhcpServer]:
     """Every DHCP server that answers a DISCOVER on ``interface`` within ``timeout`` seconds."""
-    return run_discovery(interface, timeout, client_mac, stop).servers
+    return run_discovery(interface, timeout, client_mac, stop, sock).servers

@@ -4,6 +4,11 @@
 DHCP discovery spends most of its window waiting (dnsmasq answers after ~3 s), so
 it runs in a background thread while the sweep sends: a scan takes about
 max(sweep, window), not their sum.
+
+Both raw sockets are opened first, in the calling thread; then, run as root, the
+process keeps only CAP_NET_RAW (capabilities are per thread, so this happens before
+any thread starts and every thread inherits the reduced set); only then does
+anything hear a frame from the LAN.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from netaddr import IPNetwork, IPSet
 
 from ipaudit.errors import IpauditError
 from ipaudit.model import DhcpServer, Finding, Inventory
-from ipaudit.scan.arp import DEFAULT_RATE, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ArpSweep, sweep
+from ipaudit.scan.arp import DEFAULT_RATE, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ArpSweep, open_arp_socket, sweep
 from ipaudit.scan.arp_findings import ArpObservation, arp_findings, hosts_from_observations
 from ipaudit.scan.interfaces import interface_info
+from ipaudit.scan.privileges import keep_only_net_raw
 
 DEFAULT_DHCP_TIMEOUT = 6.0
 
@@ -48,9 +54,9 @@ class LanScan:
 
 
 class _DhcpInBackground(threading.Thread):
-    def __init__(self, interface: str, settings: DhcpSettings):
+    def __init__(self, interface: str, settings: DhcpSettings, sock):
         super().__init__(name="dhcp-discovery", daemon=True)
-        self.interface, self.settings = interface, settings
+        self.interface, self.settings, self.sock = interface, settings, sock
         self.stop = threading.Event()
         self.servers: list[DhcpServer] = []
         self.failure: BaseException | None = None
@@ -59,7 +65,8 @@ class _DhcpInBackground(threading.Thread):
         from ipaudit.scan.dhcp import discover
 
         try:
-            self.servers = discover(self.interface, self.settings.timeout, self.settings.client_mac, stop=self.stop)
+            self.servers = discover(self.interface, self.settings.timeout, self.settings.client_mac,
+                                    stop=self.stop, sock=self.sock)
         except BaseException as problem:  # noqa: BLE001 - re-raised in the calling thread
             self.failure = problem
 
@@ -78,25 +85,51 @@ def _dhcp_findings(servers: list[DhcpServer], allowed: tuple[str, ...] | None) -
     return dhcp_findings(servers, allowed)
 
 
+def _open_sockets(interface: str, arp: bool, dhcp: bool) -> list:
+    """The ARP and DHCP sockets (None for a half left out), opened while privileges last."""
+    from ipaudit.scan import dhcp as dhcp_wire
+
+    sockets: list = []
+    try:
+        sockets.append(open_arp_socket(interface) if arp else None)
+        sockets.append(dhcp_wire.open_socket(interface) if dhcp else None)
+    except BaseException:
+        _close(sockets)
+        raise
+    return sockets
+
+
+def _close(sockets) -> None:
+    for sock in sockets:
+        if sock is not None:
+            sock.close()
+
+
 def _look(interface: str, subnet: IPNetwork, targets: Iterable[int] | None, arp: SweepSettings | None,
-          dhcp: DhcpSettings | None, progress: Callable | None) -> LanScan:
+          dhcp: DhcpSettings | None, progress: Callable | None, drop_privileges: bool) -> LanScan:
     if arp is None and dhcp is None:
         raise IpauditError("nothing to do: both the ARP sweep and DHCP discovery are switched off")
     own = interface_info(interface)  # fails early, with the list of interfaces, before any thread
-    background = _DhcpInBackground(interface, dhcp) if dhcp is not None else None
-    if background is not None:
-        background.start()
+    arp_sock, dhcp_sock = _open_sockets(interface, arp is not None, dhcp is not None)
+    background = None
     try:
+        if drop_privileges:
+            keep_only_net_raw()
+        if dhcp is not None:
+            background = _DhcpInBackground(interface, dhcp, dhcp_sock)
+            background.start()
         result = None
         if arp is not None:
             result = sweep(interface, subnet, rate=arp.rate, retries=arp.retries, timeout=arp.timeout,
-                           targets=targets, progress=progress)
+                           targets=targets, progress=progress, sock=arp_sock)
         servers = background.finish() if background is not None else []
     except BaseException:
         if background is not None:
             background.stop.set()
             background.join()
         raise
+    finally:
+        _close([arp_sock, dhcp_sock])
     observations = result.observations() if result is not None else ()
     findings = arp_findings(observations, own_ip=str(own.ip), own_mac=own.mac, interface=interface)
     if dhcp is not None:
@@ -110,25 +143,30 @@ def _look(interface: str, subnet: IPNetwork, targets: Iterable[int] | None, arp:
 
 
 def scan_lan(interface: str, subnet: IPNetwork | None = None, arp: SweepSettings | None = SweepSettings(),
-             dhcp: DhcpSettings | None = DhcpSettings(), progress: Callable | None = None) -> LanScan:
+             dhcp: DhcpSettings | None = DhcpSettings(), progress: Callable | None = None,
+             drop_privileges: bool = True) -> LanScan:
     """ARP-sweep ``subnet`` (default: the interface's) and run DHCP discovery beside it.
 
-    ``arp=None`` or ``dhcp=None`` leaves that half out.
+    ``arp=None`` or ``dhcp=None`` leaves that half out. Run as root, the process keeps
+    only CAP_NET_RAW once the sockets are open (``drop_privileges``): call it from a
+    process's only thread, or pass False.
     """
     network = subnet if subnet is not None else interface_info(interface).subnet
-    return _look(interface, network, None, arp, dhcp, progress)
+    return _look(interface, network, None, arp, dhcp, progress, drop_privileges)
 
 
 def probe_pool(interface: str, pool: IPSet, dhcp_timeout: float = DEFAULT_DHCP_TIMEOUT,
                rate: float = DEFAULT_RATE, retries: int = DEFAULT_RETRIES,
-               timeout: float = DEFAULT_TIMEOUT) -> Inventory:
+               timeout: float = DEFAULT_TIMEOUT, drop_privileges: bool = True) -> Inventory:
     """ARP-probe every address of ``pool`` and run DHCP discovery beside it.
 
     The inventory's hosts are whoever answered inside the pool; its DHCP servers
     carry the offered address and mask, so the planner sees offers landing in the
-    pool and the subnet even when the DHCP range is unknown.
+    pool and the subnet even when the DHCP range is unknown. ``drop_privileges`` as
+    for ``scan_lan``: afterwards the process is root without root's powers, so read
+    any files before calling this.
     """
     targets = [int(ip) for cidr in pool.iter_cidrs() for ip in cidr]
     subnet = interface_info(interface).subnet
     return _look(interface, subnet, targets, SweepSettings(rate, retries, timeout),
-                 DhcpSettings(timeout=dhcp_timeout), None).inventory
+                 DhcpSettings(timeout=dhcp_timeout), None, drop_privileges).inventory

@@ -122,11 +122,20 @@ def receive(sock, wait: float):
     return rawsocket.receive_frames(sock, wait)
 
 
-def listen_capture(interface: str, seconds: float, stop: threading.Event | None = None) -> Capture:
-    """Listen on ``interface`` for ``seconds`` (or until ``stop``), sending nothing."""
+def listen_capture(interface: str, seconds: float, stop: threading.Event | None = None,
+                   drop_privileges: bool = False) -> Capture:
+    """Listen on ``interface`` for ``seconds`` (or until ``stop``), sending nothing.
+
+    With ``drop_privileges``, every capability but CAP_NET_RAW is given up once the
+    socket is open, before the first frame is parsed (see ``privileges``).
+    """
     sock = open_socket(interface)
     capture = Capture()
     try:
+        if drop_privileges:
+            from ipaudit.scan.privileges import keep_only_net_raw
+
+            keep_only_net_raw()
         deadline = time.monotonic() + seconds
         while (now := time.monotonic()) < deadline and not (stop and stop.is_set()):
             for frame in receive(sock, min(0.2, deadline - now)):
@@ -137,11 +146,15 @@ def listen_capture(interface: str, seconds: float, stop: threading.Event | None 
 
 
 def listen(interface: str, seconds: float, allowed_dhcp: Iterable | None = None,
-           stop: threading.Event | None = None) -> Inventory:
-    """Passive mode: what ``seconds`` of listening on ``interface`` shows, with findings."""
+           stop: threading.Event | None = None, drop_privileges: bool = True) -> Inventory:
+    """Passive mode: what ``seconds`` of listening on ``interface`` shows, with findings.
+
+    Run as root, it keeps only CAP_NET_RAW once its socket is open (``drop_privileges``);
+    call it from a process's only thread, or pass False.
+    """
     from ipaudit.scan.interfaces import InterfaceError, interface_info
 
-    capture = listen_capture(interface, seconds, stop)
+    capture = listen_capture(interface, seconds, stop, drop_privileges)
     try:
         own = interface_info(interface)
     except InterfaceError:
