@@ -130,6 +130,9 @@ def _finding(record: Any, where: str) -> Finding:
 
 
 def inventory_from_dict(document: Any, where: str = "inventory") -> Inventory:
+    if isinstance(document, dict) and document.get("status") == "unknown":
+        raise InventoryError(f"{where} is the report of a scan that failed or is still running: "
+                             f"{str(document.get('error'))[:200]}", hint="run the scan again")
     if not isinstance(document, dict) or "hosts" not in document or "dhcp_servers" not in document:
         raise InventoryError(f"{where}: not an ipaudit inventory (needs 'hosts' and 'dhcp_servers')")
     if not isinstance(document["hosts"], list) or not isinstance(document["dhcp_servers"], list):

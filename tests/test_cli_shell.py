@@ -144,3 +144,16 @@ def test_the_same_options_exist_on_every_reporting_command():
             assert option in text, (command, option)
     for command in (["check-pool"], ["scan"]):
         assert "-i, --interface" in ipaudit(*command, "--help").stdout
+
+
+def test_a_failed_scan_leaves_an_unknown_report_not_the_stale_one(tmp_path):
+    report = tmp_path / "scan.json"
+    report.write_text('{"version": 1, "hosts": [], "dhcp_servers": [], "status": "ok"}\n')
+    done = ipaudit("scan", "-i", "ipaudit-no-such-if0", "--format", "json", "-o", str(report))
+    assert done.returncode == 3 and len(done.stderr.splitlines()) == 1
+    document = json.loads(report.read_text())
+    assert document["status"] == "unknown" and document["exit_code"] == 3
+    assert "ipaudit-no-such-if0" in document["error"] and document["generated_at"].endswith("Z")
+    # check-pool refuses it as an inventory instead of planning on an empty LAN.
+    refused = ipaudit("check-pool", "192.0.2.240-245", "--inventory", str(report))
+    assert refused.returncode == 3 and "is the report of a scan that failed" in refused.stderr

@@ -333,3 +333,20 @@ def test_scan_as_root_keeps_only_cap_net_raw_once_its_sockets_are_open(lan, wait
     assert len(seen) >= threads and all(
         caps == {"CapEff": NET_RAW_ONLY, "CapPrm": NET_RAW_ONLY, "CapInh": 0, "CapBnd": NET_RAW_ONLY,
                  "CapAmb": 0, "NoNewPrivs": 1} for caps in seen.values()), seen
+
+
+def test_json_written_into_a_users_directory_after_the_capability_drop(lan, tmp_path):
+    """`sudo ipaudit scan -o scan.json` in a user's home: the file is claimed before the scan drops
+    CAP_DAC_OVERRIDE, so the report still lands there, and a stale report there is replaced."""
+    lab, scanner, truth, dnsmasq = lan
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, 4242, 4242)
+    home.chmod(0o755)
+    report = home / "scan.json"
+    report.write_text('{"stale": true}\n')
+    done = lab.run(scanner, ipaudit("scan", "-i", "eth0", "--no-dhcp", "--format", "json", "-o", str(report)),
+                   check=False)
+    assert done.returncode == 2, done.stderr
+    document = json.loads(report.read_text())
+    assert "stale" not in document and {h["ip"] for h in document["hosts"]} >= {"198.51.100.1", "198.51.100.20"}
