@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ipaudit.model import DhcpServer, Inventory
+from ipaudit.model import Inventory
 from ipaudit.scan.arp_findings import ArpObservation
 from ipaudit.scan.arp_frames import ETHERTYPE_ARP
 from ipaudit.scan.dhcp_packets import DhcpReply

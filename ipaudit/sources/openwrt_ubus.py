@@ -16,7 +16,7 @@ from ipaudit.sources.api_records import FactsBuilder, after
 from ipaudit.sources.http import HttpClient, api_client
 from ipaudit.sources.interface import DhcpSource
 # OpenWrt's rules live once, beside the UCI file reader; ubus answers are already in their shape.
-from ipaudit.sources.openwrt_uci import dhcp_pool, ranges_from_uci, reservations_from_uci  # noqa: F401
+from ipaudit.sources.openwrt_uci import ranges_from_uci, reservations_from_uci
 
 NO_SESSION = "0" * 32
 # ubus status codes (libubus UBUS_STATUS_*) that a call can return in result[0].
