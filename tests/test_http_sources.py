@@ -413,25 +413,6 @@ def test_pihole_with_a_password_set_but_none_given(httpserver, clean_env):
     assert "no password for this source: set IPAUDIT_PIHOLE_PASSWORD" in failure_text(base_uri("pihole+http", httpserver))
 
 
-def test_openwrt_arithmetic_matches_the_uci_file_source():
-    """The ubus and file readers compute start/limit the same way (both follow dnsmasq.init + ipcalc.sh)."""
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
-    from ipaudit.sources.openwrt_ubus import dhcp_pool
-    from ipaudit.sources.openwrt_uci import dhcp_range
-
-    @settings(max_examples=300, deadline=None)
-    @given(st.integers(0, 2**32 - 1), st.integers(8, 30), st.integers(0, 70000), st.integers(1, 70000))
-    def same(address, prefix, start, limit):
-        ip = IPAddress(address)
-        assert dhcp_pool(ip, prefix, start, limit) == dhcp_range(IPNetwork(f"{ip}/{prefix}"), start, limit)
-
-    same()
-    assert dhcp_pool(IPAddress("192.0.2.1"), 24, 100, 150) == IPRange("192.0.2.100", "192.0.2.249")
-    assert dhcp_pool(IPAddress("192.0.2.1"), 24, 200, 150) == IPRange("192.0.2.200", "192.0.2.254")
-
-
 def test_opnsense_older_search_subnet_without_pools(httpserver, clean_env):
     clean_env.setenv("IPAUDIT_OPNSENSE_API_KEY", "key-abc")
     clean_env.setenv("IPAUDIT_OPNSENSE_API_SECRET", PASSWORD)
@@ -451,7 +432,7 @@ def test_opnsense_older_search_subnet_without_pools(httpserver, clean_env):
 
 def test_openwrt_dhcp_netmask_overrides_the_interface_prefix():
     from ipaudit.sources.api_records import FactsBuilder
-    from ipaudit.sources.openwrt_ubus import ranges_from_uci
+    from ipaudit.sources.openwrt_uci import ranges_from_uci
 
     dhcp = {"lan": {".type": "dhcp", "interface": "lan", "start": "200", "limit": "100", "netmask": "255.255.254.0"}}
     network = {"lan": {".type": "interface", "proto": "static", "ipaddr": "192.0.2.1/24"}}

@@ -339,10 +339,10 @@ def test_openwrt_start_limit_on_the_lan_address_as_dnsmasq_init_computes_it():
         ("203.0.113.72", "203.0.113.126"),  # start 200 wraps into the /25 (200 & 127), the end is capped
     }
     lan = [r for r in facts.ranges if r.subnet == IPNetwork("198.51.100.0/24")][0]
-    assert lan.label.endswith(" lan")
+    assert lan.label.endswith(" dhcp.lan (lan)")
     assert any("dynamicdhcp 0" in note and "iot" in note for note in facts.notes)  # static-only section
-    # wan has "ignore 1" and proto dhcp: no range and no complaint.
-    assert not any("wan" in note for note in facts.notes)
+    # wan has "ignore 1" (and proto dhcp): no range, and the note says it is switched off.
+    assert [note for note in facts.notes if "wan" in note] == ["dhcp.wan: DHCP is switched off on wan (ignore)"]
 
 
 def test_openwrt_static_leases_and_lease_file_under_the_copied_root():
@@ -373,8 +373,6 @@ def test_openwrt_defaults_cidr_ipaddr_and_dhcp_netmask_override(tmp_path):
 @pytest.mark.parametrize("dhcp, network, message", [
     ("config dhcp 'lan'\n\toption interface 'lan\n", "", "unbalanced quotes"),
     ("\toption start '100'\n", "", "before any 'config' section"),
-    ("config dhcp 'lan'\n\toption interface 'lan'\n\toption start 'x'\n",
-     "config interface 'lan'\n\toption proto 'static'\n\toption ipaddr '192.0.2.1'\n", "bad start/limit/netmask"),
     ("config dhcp 'lan'\n\tfrobnicate 1\n", "", "not UCI syntax"),
 ])
 def test_openwrt_bad_files_are_one_line_source_errors(tmp_path, dhcp, network, message):

@@ -64,7 +64,7 @@ def test_show_table_sections_and_notes(tmp_path):
     assert "DHCP ranges (2):" in out and "Leases (2):" in out and "Reservations (2):" in out
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("198.51.100.15")}
     assert "printer" in lines["198.51.100.150"] and lines["198.51.100.151"].rstrip().endswith("never")
-    assert "Notes:\n  - dhcp section iot" in out
+    assert "  - dhcp.iot: dynamicdhcp 0" in out
 
 
 def test_dnsmasq_check_pool_acceptance_on_files(tmp_path):

@@ -1,6 +1,7 @@
-"""Turning the values a router API returns into model records, one bad entry at a time.
+"""Turning the values a DHCP server's files or API return into model records, one bad entry at a time.
 
-Appliance APIs hand back strings: addresses, MACs, durations, epoch seconds. A
+The value rules (a MAC, an epoch, an address) live here once, for file and API
+sources alike. Appliance APIs hand back strings: addresses, MACs, durations, epoch seconds. A
 single malformed lease should not hide the other two hundred, so ``FactsBuilder``
 skips an entry it cannot read and says so in a note instead of failing the source.
 """
@@ -16,7 +17,7 @@ from netaddr import IPAddress, IPNetwork, IPRange
 
 from ipaudit.model import DhcpFacts, DhcpRange, Lease, Reservation
 
-_MAC = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
+_MAC_PART = re.compile(r"^[0-9a-f]{1,2}$")
 _DURATION_PART = re.compile(r"(\d+)(ms|w|d|h|m|s)")
 
 
@@ -46,11 +47,18 @@ def parse_subnet(address: Any, netmask: Any = None) -> IPNetwork | None:
 
 
 def normal_mac(value: Any) -> str | None:
-    """A MAC as lower-case ``aa:bb:cc:dd:ee:ff``; None for anything else (client ids, DUIDs, blanks)."""
+    """A MAC as lower-case ``aa:bb:cc:dd:ee:ff``; None for anything else (client ids, DUIDs, blanks).
+
+    Accepts ``AA-BB-..`` and the one-digit parts ``0:1a:..`` that dhcpd and dnsmasq
+    configs allow. File and API sources share this one rule, so a MAC compares equal
+    whichever way it was read.
+    """
     if not isinstance(value, str):
         return None
-    text = value.strip().lower().replace("-", ":")
-    return text if _MAC.match(text) else None
+    parts = value.strip().lower().replace("-", ":").split(":")
+    if len(parts) != 6 or not all(_MAC_PART.match(part) for part in parts):
+        return None
+    return ":".join(part.zfill(2) for part in parts)
 
 
 def text_or_none(value: Any) -> str | None:

@@ -18,18 +18,23 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from netaddr import IPAddress, IPNetwork, IPRange
 
 from ipaudit.model import DhcpFacts, DhcpRange, Lease, Reservation
-from ipaudit.sources.files import from_epoch, normal_mac, parse_file_uri, read_text, resolve_lease_file, utc_now
+from ipaudit.sources.files import (MAX_LEASES, from_epoch, normal_mac, parse_file_uri, read_lines, read_text,
+                                   resolve_lease_file, too_many_leases, utc_now)
 from ipaudit.sources.interface import DhcpSource, SourceError
 
 DEFAULT_LEASE_FILE = "/var/lib/dhcp/dhcpd.leases"
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{};]|[^\s{};"]+')
 _MAX_DEPTH = 10
+# dhcpd.conf nests shared-network > subnet > pool > class at most a few deep; 32 keeps
+# a hostile file of braces from reaching Python's recursion limit.
+_MAX_NESTING = 32
 
 
 @dataclass
@@ -45,12 +50,10 @@ class Statement:
         return self.words[0].lower() if self.words else ""
 
 
-def _tokens(text: str) -> list[tuple[str, int]]:
-    found = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+def _tokens(lines: Iterable[str]) -> Iterator[tuple[str, int]]:
+    for number, raw in enumerate(lines, start=1):
         for match in _TOKEN.finditer(_uncomment(raw)):
-            found.append((match.group(0), number))
-    return found
+            yield match.group(0), number
 
 
 def _uncomment(line: str) -> str:
@@ -67,42 +70,48 @@ def _uncomment(line: str) -> str:
     return line
 
 
-def parse_statements(text: str, path: str, source: str) -> list[Statement]:
-    """The statement tree of a dhcpd.conf or dhcpd.leases text; SourceError on unbalanced braces."""
-    statements, _ = _block(_tokens(text), 0, path, source, top=True)
-    return statements
+def iter_statements(lines: Iterable[str] | str, path: str, source: str) -> Iterator[Statement]:
+    """The top-level statements of a dhcpd.conf or dhcpd.leases, one at a time (a lease log is read
+    in one pass, never held whole); SourceError on unbalanced braces or absurd nesting."""
+    tokens = _tokens(lines.splitlines() if isinstance(lines, str) else lines)
+    yield from _statements(tokens, path, source, depth=0)
 
 
-def _block(tokens, position, path, source, top=False):
-    statements: list[Statement] = []
+def parse_statements(text: Iterable[str] | str, path: str, source: str) -> list[Statement]:
+    """The statement tree of a dhcpd.conf or dhcpd.leases text."""
+    return list(iter_statements(text, path, source))
+
+
+def _statements(tokens: Iterator[tuple[str, int]], path: str, source: str, depth: int) -> Iterator[Statement]:
+    """Statements up to the ``}`` closing this block (or the end, at depth 0); nested blocks recurse."""
+    top = depth == 0
     words: list[str] = []
     first_line = 0
-    while position < len(tokens):
-        token, line = tokens[position]
-        position += 1
+    for token, line in tokens:
         if not words:
             first_line = line
         if token == ";":
             if words:
-                statements.append(Statement(words, None, first_line))
+                yield Statement(words, None, first_line)
             words = []
         elif token == "{":
-            block, position = _block(tokens, position, path, source)
-            statements.append(Statement(words, block, first_line))
+            if depth >= _MAX_NESTING:
+                raise SourceError(f"{source}: {path} line {line}: blocks nested deeper than {_MAX_NESTING}")
+            block = list(_statements(tokens, path, source, depth + 1))
+            yield Statement(words, block, first_line)
             words = []
         elif token == "}":
             if top:
                 raise SourceError(f"{source}: {path} line {line}: unexpected '}}'")
             if words:
                 raise SourceError(f"{source}: {path} line {first_line}: missing ';' after {' '.join(words)}")
-            return statements, position
+            return
         else:
             words.append(token[1:-1] if token.startswith('"') else token)
     if not top:
         raise SourceError(f"{source}: {path} ends inside a {{ }} block (missing '}}')")
     if words:
         raise SourceError(f"{source}: {path} line {first_line}: missing ';' after {' '.join(words)}")
-    return statements, position
 
 
 # --- dhcpd.conf ------------------------------------------------------------------------------------
@@ -218,41 +227,56 @@ def _lease_time(words: list[str]) -> datetime | None | str:
     return "bad"
 
 
-def hosts_from_dhcpd(statements: list[Statement], source: str) -> list[Reservation]:
-    """Hosts created over OMAPI, which dhcpd logs in the lease file; the last block per name wins, ``deleted;`` removes."""
-    latest: dict[str, Statement] = {}
-    for statement in statements:
-        if statement.keyword == "host" and statement.block is not None and len(statement.words) == 2:
-            latest[statement.words[1]] = statement
+def _lease_record(statement: Statement) -> tuple[str | None, str | None, str | None, datetime | None | str]:
+    """(binding state, MAC, client hostname, ends) of one ``lease`` block: all the log's later lines need."""
+    state, mac, hostname, ends = None, None, None, "bad"
+    for inner in statement.block or []:
+        words = [w.lower() for w in inner.words]
+        if words[:2] == ["binding", "state"] and len(words) == 3:
+            state = words[2]
+        elif inner.keyword == "hardware" and len(inner.words) >= 3:
+            mac = normal_mac(inner.words[2])
+        elif inner.keyword == "client-hostname" and len(inner.words) >= 2:
+            hostname = inner.words[1]
+        elif inner.keyword == "ends":
+            ends = _lease_time(inner.words)
+    return state, mac, hostname, ends
+
+
+def read_lease_log(lines: Iterable[str] | str, source: str, now: datetime, path: str = "lease file"
+                   ) -> tuple[list[Lease], list[Reservation], list[str]]:
+    """Active leases and OMAPI hosts in a dhcpd.leases log, plus notes, in one streamed pass.
+
+    The log appends a block per change: the last ``lease`` block per address wins, and
+    the last ``host`` block per name (``deleted;`` removes it). Each lease block is cut
+    down to four fields as it is read, so memory grows with addresses, not with the log.
+    """
+    latest: dict[str, tuple] = {}
+    hosts: dict[str, Statement] = {}
+    for statement in iter_statements(lines, path, source):
+        if statement.block is None or len(statement.words) != 2:
+            continue
+        if statement.keyword == "lease":
+            latest[statement.words[1]] = _lease_record(statement)  # DHCPv6 leases are ia-na blocks: skipped
+            if len(latest) > MAX_LEASES:
+                raise too_many_leases(source, "dhcpd lease file", path, MAX_LEASES)
+        elif statement.keyword == "host":
+            hosts[statement.words[1]] = statement
+            if len(hosts) > MAX_LEASES:
+                raise too_many_leases(source, "dhcpd lease file", path, MAX_LEASES)
     config = _Config(source=source, label="")
-    for statement in latest.values():
-        if not any(inner.keyword == "deleted" for inner in statement.block):
+    for statement in hosts.values():
+        if not any(inner.keyword == "deleted" for inner in statement.block or []):
             _host(statement, "lease file", config)
-    return config.reservations
+    leases, notes = _active_leases(latest, source, now, path)
+    return leases, config.reservations, notes
 
 
-def leases_from_dhcpd(text: str, source: str, now: datetime, path: str = "lease file",
-                      statements: list[Statement] | None = None) -> tuple[list[Lease], list[str]]:
-    """Active leases in a dhcpd.leases log (last block per address wins), plus notes."""
-    latest: dict[str, Statement] = {}
-    for statement in statements if statements is not None else parse_statements(text, path, source):
-        if statement.keyword == "lease" and statement.block is not None and len(statement.words) == 2:
-            latest[statement.words[1]] = statement  # DHCPv6 leases are ia-na blocks: skipped
+def _active_leases(latest: dict[str, tuple], source: str, now: datetime, path: str) -> tuple[list[Lease], list[str]]:
     leases: list[Lease] = []
     abandoned: list[str] = []
     expired = 0
-    for address, statement in latest.items():
-        state, mac, hostname, ends = None, None, None, "bad"
-        for inner in statement.block:
-            words = [w.lower() for w in inner.words]
-            if words[:2] == ["binding", "state"] and len(words) == 3:
-                state = words[2]
-            elif inner.keyword == "hardware" and len(inner.words) >= 3:
-                mac = normal_mac(inner.words[2])
-            elif inner.keyword == "client-hostname" and len(inner.words) >= 2:
-                hostname = inner.words[1]
-            elif inner.keyword == "ends":
-                ends = _lease_time(inner.words)
+    for address, (state, mac, hostname, ends) in latest.items():
         try:
             ip = IPAddress(address, version=4)
         except Exception:  # noqa: BLE001
@@ -276,6 +300,12 @@ def leases_from_dhcpd(text: str, source: str, now: datetime, path: str = "lease 
     return sorted(leases, key=lambda lease: lease.ip), notes
 
 
+def leases_from_dhcpd(text: str, source: str, now: datetime, path: str = "lease file") -> tuple[list[Lease], list[str]]:
+    """Active leases in a dhcpd.leases text, plus notes (the reservations it holds are left out)."""
+    leases, _, notes = read_lease_log(text, source, now, path)
+    return leases, notes
+
+
 class DhcpdSource(DhcpSource):
     """ISC dhcpd.conf (with includes) and dhcpd.leases, read from disk."""
 
@@ -291,10 +321,9 @@ class DhcpdSource(DhcpSource):
         lease_path = resolve_lease_file(target, DEFAULT_LEASE_FILE, notes)
         if lease_path:
             # Not read_leases: hosts made over OMAPI live in the lease file, and they are reservations too.
-            text = read_text(lease_path, self.uri, "dhcpd lease file")
-            statements = parse_statements(text, lease_path, self.uri)
-            leases, lease_notes = leases_from_dhcpd(text, self.uri, now or utc_now(), lease_path, statements)
-            reservations += hosts_from_dhcpd(statements, self.uri)
+            lines = read_lines(lease_path, self.uri, "dhcpd lease file")
+            leases, omapi_hosts, lease_notes = read_lease_log(lines, self.uri, now or utc_now(), lease_path)
+            reservations += omapi_hosts
             notes += lease_notes
         return DhcpFacts(source=self.uri, ranges=tuple(config.ranges), leases=tuple(leases),
                          reservations=tuple(reservations), notes=tuple(notes))

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from netaddr import IPAddress, IPNetwork, IPRange
 
 from ipaudit.model import DhcpFacts, DhcpRange, Lease, Reservation
-from ipaudit.sources.files import from_epoch, normal_mac, parse_file_uri, read_leases, read_text, resolve_lease_file
+from ipaudit.sources.files import (from_epoch, normal_mac, parse_file_uri, read_leases, read_lines, resolve_lease_file,
+                                   too_many_leases, MAX_CONFIG_BYTES, MAX_LEASES)
 from ipaudit.sources.interface import DhcpSource, SourceError
 
 DEFAULT_LEASE_FILE = "/var/lib/misc/dnsmasq.leases"
@@ -33,6 +35,9 @@ _LEASE_TIME = re.compile(r"^(\d+[smhdw]?|infinite|deprecated)$", re.IGNORECASE)
 _MAC = re.compile(r"^([0-9a-f]{1,2}-)?([0-9a-f*]{1,2}:){5}[0-9a-f*]{1,2}$", re.IGNORECASE)
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _MAX_DEPTH = 10
+# The options DnsmasqSource reads, long and short names (man dnsmasq, OPTIONS).
+DHCP_OPTIONS = frozenset({"dhcp-range", "f", "dhcp-host", "g", "dhcp-leasefile", "dhcp-lease-file", "l",
+                          "leasefile-ro", "read-ethers"})
 
 
 # --- the config file -----------------------------------------------------------------------------
@@ -66,16 +71,18 @@ def _unquote(value: str) -> str:
     return "".join(out)
 
 
-def parse_options(text: str) -> list[tuple[str, str]]:
-    """(option, value) per line, in order; a bare flag has value ""."""
-    options = []
-    for raw in text.splitlines():
+def iter_options(lines: Iterable[str] | str) -> Iterator[tuple[str, str]]:
+    """(option, value) per line, in order, streamed; a bare flag has value ""."""
+    for raw in lines.splitlines() if isinstance(lines, str) else lines:
         line = _strip_comment(raw).strip()
         if not line:
             continue
         name, _, value = line.partition("=")
-        options.append((name.strip().lower().lstrip("-"), _unquote(value.strip())))
-    return options
+        yield name.strip().lower().lstrip("-"), _unquote(value.strip())
+
+
+def parse_options(lines: Iterable[str] | str) -> list[tuple[str, str]]:
+    return list(iter_options(lines))
 
 
 def _near(path: str, including: str) -> str:
@@ -116,7 +123,7 @@ def load_options(path: str, source: str, depth: int = 0) -> list[tuple[str, str,
         return [option for included in _conf_dir_files(path, path, source)
                 for option in load_options(included, source, depth + 1)]
     collected = []
-    for name, value in parse_options(read_text(path, source, "dnsmasq config")):
+    for name, value in iter_options(read_lines(path, source, "dnsmasq config", MAX_CONFIG_BYTES)):
         if name in ("conf-file", "c") and value and value != "-":
             collected += load_options(_near(value, path), source, depth + 1)
         elif name in ("conf-dir", "7"):
@@ -126,12 +133,15 @@ def load_options(path: str, source: str, depth: int = 0) -> list[tuple[str, str,
             target = _near(value, path)
             files = _conf_dir_files(target, path, source) if os.path.isdir(target) else [target]
             for hosts_file in files:
-                for line in read_text(hosts_file, source, name).splitlines():
+                for line in read_lines(hosts_file, source, name, MAX_CONFIG_BYTES):
                     line = _strip_comment(line).strip()
                     if line:
                         collected.append(("dhcp-host", line, hosts_file))
-        else:
+        elif name in DHCP_OPTIONS:
+            # Only what DnsmasqSource reads is kept: the DNS half of a config can be large.
             collected.append((name, value, path))
+        if len(collected) > MAX_LEASES:
+            raise too_many_leases(source, "dnsmasq config", path, MAX_LEASES, "dhcp-range/dhcp-host lines")
     return collected
 
 
@@ -178,8 +188,13 @@ def parse_dhcp_range(value: str, label: str) -> tuple[DhcpRange | None, str | No
     return DhcpRange(addresses=IPRange(low, high), label=name, subnet=subnet), None
 
 
-def parse_dhcp_host(value: str, source: str) -> Reservation | None:
-    """One ``dhcp-host=`` value as a reservation; None when it pins no IPv4 address."""
+def dhcp_host_fields(value: str) -> tuple[str | None, str | None, str | None, bool]:
+    """(IPv4 address, first MAC, hostname, ignore) of one ``dhcp-host=`` value (man dnsmasq, --dhcp-host).
+
+    ``[hwaddr][,id:client_id|*][,set:tag][,tag:tag][,ipaddr][,hostname][,lease_time][,ignore]``;
+    a MAC may carry a hardware-type prefix (``1-aa:bb:..``) and ``*`` wildcards. This one
+    reading serves dnsmasq.conf, dhcp-hostsfile and Pi-hole's ``dhcp.hosts`` alike.
+    """
     macs, ip, hostname, ignore = [], None, None, False
     for item in (part.strip() for part in value.split(",")):
         lower = item.lower()
@@ -188,26 +203,48 @@ def parse_dhcp_host(value: str, source: str) -> Reservation | None:
         if lower == "ignore":
             ignore = True
         elif _MAC.match(item):
-            macs.append(item)
+            macs.append(item.split("-", 1)[1] if "-" in item[:3] and ":" in item else item)
         elif _IPV4.match(item):
-            ip = IPAddress(item)
+            ip = item
         elif _LEASE_TIME.match(item):
             continue
         else:
             hostname = item
-    if ip is None or ignore:
+    return ip, macs[0] if macs else None, hostname, ignore
+
+
+def parse_dhcp_host(value: str, source: str) -> Reservation | None:
+    """One ``dhcp-host=`` value as a reservation; None when it pins no IPv4 address.
+
+    ``ignore`` still reserves the address: the man page says ignore "tells dnsmasq never
+    to offer a DHCP lease to a machine" (it gets one from another server), and dnsmasq
+    never hands a dhcp-host address to anyone else either (src/rfc2131.c and src/dhcp.c
+    address_allocate skip every address config_find_by_address finds, ignore or not).
+    So the address is set aside for that one device, which is what a reservation means.
+    """
+    ip, mac, hostname, _ = dhcp_host_fields(value)
+    if ip is None:
         return None
-    return Reservation(ip=ip, mac=normal_mac(macs[0]) if macs else None, hostname=hostname, source=source)
+    try:
+        address = IPAddress(ip, 4)
+    except Exception:  # noqa: BLE001 - 999.1.1.1 matches the pattern; dnsmasq refuses it too
+        return None
+    return Reservation(ip=address, mac=normal_mac(mac), hostname=hostname, source=source)
 
 
 # --- the lease file ------------------------------------------------------------------------------
 
-def leases_from_dnsmasq(text: str, source: str, now: datetime, file_name: str = "lease file") -> tuple[list[Lease], list[str]]:
-    """Active leases in a dnsmasq lease file, plus notes on expired or unreadable lines."""
-    leases: list[Lease] = []
+def leases_from_dnsmasq(lines: Iterable[str] | str, source: str, now: datetime,
+                        file_name: str = "lease file") -> tuple[list[Lease], list[str]]:
+    """Active leases in a dnsmasq lease file, plus notes on expired or unreadable lines.
+
+    A later line for the same address replaces an earlier one, so a file of repeats
+    costs memory per address, not per line; past MAX_LEASES addresses it is refused.
+    """
+    leases: dict[IPAddress, Lease] = {}
     expired = bad = 0
     ipv6 = False
-    for line in text.splitlines():
+    for line in lines.splitlines() if isinstance(lines, str) else lines:
         fields = line.split()
         if not fields:
             continue
@@ -229,17 +266,19 @@ def leases_from_dnsmasq(text: str, source: str, now: datetime, file_name: str = 
             continue
         mac = None if ipv6 else normal_mac(fields[1])
         hostname = None if fields[3] == "*" else fields[3]
-        leases.append(Lease(ip=ip, mac=mac, hostname=hostname, expires=expires, source=source))
+        leases[ip] = Lease(ip=ip, mac=mac, hostname=hostname, expires=expires, source=source)
+        if len(leases) > MAX_LEASES:
+            raise too_many_leases(source, "dnsmasq lease file", file_name, MAX_LEASES)
     notes = []
     if expired:
         notes.append(f"{expired} expired lease(s) in {file_name} not counted")
     if bad:
         notes.append(f"{bad} unreadable line(s) in {file_name} skipped")
-    return sorted(leases, key=lambda lease: (lease.ip.version, lease.ip)), notes
+    return sorted(leases.values(), key=lambda lease: (lease.ip.version, lease.ip)), notes
 
 
 def read_dnsmasq_leases(path: str, source: str, now: datetime) -> tuple[list[Lease], list[str]]:
-    return leases_from_dnsmasq(read_text(path, source, "dnsmasq lease file"), source, now, os.path.basename(path))
+    return leases_from_dnsmasq(read_lines(path, source, "dnsmasq lease file"), source, now, os.path.basename(path))
 
 
 class DnsmasqSource(DhcpSource):

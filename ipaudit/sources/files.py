@@ -1,24 +1,49 @@
-"""What the file-based DHCP sources share: ``scheme:PATH?leases=PATH`` URIs and reading files as SourceErrors.
+"""What the file-based DHCP sources share: ``scheme:PATH?leases=PATH`` URIs, and reading files safely.
 
 Every file source accepts ``scheme:PATH``, ``scheme://PATH`` (``kea:///etc/kea/kea-dhcp4.conf``)
 and an optional ``?leases=PATH`` naming the lease file when it is not where the
 config says (a copy taken from the router, say). ``?leases=`` (empty) means "no
 lease file": ranges and reservations only.
+
+Paths come from the user and from configs we do not control (``dhcp-leasefile=``,
+``conf-file=``, ``<?include?>``), so every file is opened the one way here: regular
+files only (``/dev/zero`` and FIFOs are refused without blocking), streamed, and
+refused beyond ``MAX_FILE_BYTES`` (docs/sources-files.md says why that number).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
+# One definition of each value helper for file and API sources alike (re-exported for kea_api).
+from ipaudit.sources.api_records import from_epoch, normal_mac, utc_now
 from ipaudit.sources.interface import SourceError
 
 if TYPE_CHECKING:
     from ipaudit.model import Lease
+
+__all__ = ["FileUri", "LeaseReader", "MAX_CONFIG_BYTES", "MAX_FILE_BYTES", "MAX_LEASES", "from_epoch", "normal_mac", "parse_file_uri",
+           "read_leases", "read_lines", "read_text", "resolve_lease_file", "too_many_leases", "utc_now"]
+
+#: The largest config or lease file read. A /16 (the largest LAN a layer-2 pool shares)
+#: has 65,536 addresses; a Kea CSV or dhcpd.leases block is ~250 bytes, so one lease per
+#: address is 16 MiB, and 64 MiB leaves room for the renewals a lease log keeps between
+#: compactions (kea-lfc, dhcpd's hourly rewrite). dnsmasq's whole default lease file
+#: (dhcp-lease-max 1000) is under 1 MiB.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+#: The largest config file (dnsmasq.conf and what it includes, dhcpd.conf, kea-dhcp4.conf,
+#: UCI). Configs are parsed whole, at ~20x their size in memory; 65,536 host reservations
+#: at ~100 bytes each are 6.5 MiB, so 8 MiB holds a /16 of them.
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+#: The most distinct leases one source may yield: four /16s. Each costs ~1 KiB once parsed
+#: and printed, so this keeps a hostile 64 MiB file of short lines well inside 1 GiB.
+MAX_LEASES = 4 * 65536
 
 # (lease file path, source URI, now) -> (active leases, notes on what was left out)
 LeaseReader = Callable[[str, str, datetime], "tuple[list[Lease], list[str]]"]
@@ -82,31 +107,67 @@ def read_leases(lease_path: str | None, read: LeaseReader, source: str, now: dat
     return leases
 
 
-def read_text(path: str, source: str, what: str) -> str:
-    """A file's text, or a one-line SourceError naming the source, the file and why."""
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _too_big(source: str, what: str, path: str, limit: int) -> SourceError:
+    return SourceError(f"{source}: {what} {path} is larger than {limit // (1024 * 1024)} MiB",
+                       hint="ipaudit reads DHCP files up to that size (see docs/sources-files.md)")
+
+
+def _open_regular(path: str, source: str, what: str, limit: int):
+    """A binary handle on ``path`` if it is a regular file of at most ``limit`` bytes, else SourceError.
+
+    O_NONBLOCK makes opening a FIFO with no writer return at once instead of hanging,
+    and fstat on the open descriptor checks the very file we read, not a name a
+    symlink swap could change in between.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except IsADirectoryError:
-        raise SourceError(f"{source}: {what} {path} is a directory") from None
+        descriptor = os.open(path, flags)
     except OSError as problem:
+        if problem.errno is not None and os.path.isdir(path):
+            raise SourceError(f"{source}: {what} {path} is a directory") from None
         raise SourceError(f"{source}: cannot read {what} {path}: {problem.strerror or problem}") from None
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            kind = next((name for test, name in _KINDS if test(status.st_mode)), "not a regular file")
+            raise SourceError(f"{source}: {what} {path} is {kind}, not a regular file")
+        if status.st_size > limit:
+            raise _too_big(source, what, path, limit)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+def read_lines(path: str, source: str, what: str, limit: int = MAX_FILE_BYTES) -> Iterator[str]:
+    """The file's lines (without line ends), streamed; refused past ``limit`` bytes even if it grows."""
+    with _open_regular(path, source, what, limit) as handle:
+        total = 0
+        while True:
+            # Never read more than what is left of the budget, so one endless line stays bounded.
+            raw = handle.readline(limit - total + 1)
+            if not raw:
+                return
+            total += len(raw)
+            if total > limit:
+                raise _too_big(source, what, path, limit)
+            yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
-def from_epoch(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc)
+def read_text(path: str, source: str, what: str, limit: int = MAX_CONFIG_BYTES) -> str:
+    """A whole config file's text (JSON and UCI are parsed whole), bounded as ``read_lines``."""
+    with _open_regular(path, source, what, limit) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise _too_big(source, what, path, limit)
+    return data.decode("utf-8", errors="replace")
 
 
-def normal_mac(text: str | None) -> str | None:
-    """``AA-BB-..`` or ``aa:bb:..`` as lower-case colon form; anything else (DUIDs, ids) as given."""
-    if not text:
-        return None
-    candidate = text.strip().lower().replace("-", ":")
-    parts = candidate.split(":")
-    if len(parts) == 6 and all(len(p) in (1, 2) and all(c in "0123456789abcdef" for c in p) for p in parts):
-        return ":".join(p.zfill(2) for p in parts)
-    return text.strip()
+def too_many_leases(source: str, what: str, path: str, limit: int = MAX_LEASES, kind: str = "leases") -> SourceError:
+    """The error for a file holding more distinct leases (or reservations) than MAX_LEASES, checked while streaming."""
+    return SourceError(f"{source}: {what} {path} holds more than {limit} {kind}",
+                       hint="ipaudit reads up to four /16s of leases per source (see docs/sources-files.md)")

@@ -18,6 +18,7 @@ the Control Agent source, which gets the same ``Dhcp4`` object from config-get.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from netaddr import IPAddress
@@ -25,7 +26,8 @@ from netaddr import IPAddress
 from ipaudit.addresses import parse_network, parse_spec
 from ipaudit.errors import SpecError
 from ipaudit.model import DhcpFacts, DhcpRange, Lease, Reservation
-from ipaudit.sources.files import from_epoch, normal_mac, parse_file_uri, read_leases, read_text, resolve_lease_file
+from ipaudit.sources.files import (MAX_LEASES, from_epoch, normal_mac, parse_file_uri, read_leases, read_lines,
+                                   resolve_lease_file, too_many_leases)
 from ipaudit.sources.interface import DhcpSource, SourceError
 from ipaudit.sources.kea_json import load_kea_json
 
@@ -123,19 +125,24 @@ def lease_file_of(dhcp4: dict) -> tuple[str | None, str | None]:
 
 # --- kea-leases4.csv ---------------------------------------------------------------------------
 
-def leases_from_csv(text: str, source: str, now: datetime, file_name: str = "lease file") -> tuple[list[Lease], list[str]]:
-    """Active leases in a memfile CSV log (last line per address wins), plus notes on what was left out."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
+def leases_from_csv(text: Iterable[str] | str, source: str, now: datetime,
+                    file_name: str = "lease file") -> tuple[list[Lease], list[str]]:
+    """Active leases in a memfile CSV log (last line per address wins), plus notes on what was left out.
+
+    Streamed: memory grows with the distinct addresses (at most MAX_LEASES), not the log's length.
+    """
+    lines = (line for line in (text.splitlines() if isinstance(text, str) else text) if line.strip())
+    first = next(lines, None)
+    if first is None:
         return [], []
-    header = [name.strip() for name in lines[0].split(",")]
+    header = [name.strip() for name in first.split(",")]
     missing = [name for name in _REQUIRED_COLUMNS if name not in header]
     if missing:
         raise SourceError(f"{source}: {file_name} is not a Kea DHCPv4 lease file (no {missing[0]} column)")
     column = {name: index for index, name in enumerate(header)}
     latest: dict[str, list[str]] = {}
     bad_rows = 0
-    for line in lines[1:]:
+    for line in lines:
         if line.startswith("address,"):
             continue  # a second header, from files concatenated by kea-lfc
         fields = line.split(",")
@@ -143,6 +150,8 @@ def leases_from_csv(text: str, source: str, now: datetime, file_name: str = "lea
             bad_rows += 1
             continue
         latest[fields[column["address"]]] = fields
+        if len(latest) > MAX_LEASES:
+            raise too_many_leases(source, "Kea lease file", file_name, MAX_LEASES)
     leases: list[Lease] = []
     declined: list[str] = []
     expired = 0
@@ -163,7 +172,7 @@ def leases_from_csv(text: str, source: str, now: datetime, file_name: str = "lea
         if state == STATE_EXPIRED_RECLAIMED:
             continue
         expires = from_epoch(expire)
-        if expires <= now:
+        if expires is not None and expires <= now:
             expired += 1
             continue
         hostname = fields[column["hostname"]].replace("&#x2c", ",") or None
@@ -181,18 +190,14 @@ def leases_from_csv(text: str, source: str, now: datetime, file_name: str = "lea
 
 
 def read_lease_log(path: str, source: str, now: datetime) -> tuple[list[Lease], list[str]]:
-    """The lease file plus the kea-lfc halves (``.2`` then ``.1``) that precede it in time."""
-    parts = [p for p in (path + ".2", path + ".1") if os.path.exists(p)]
-    texts = [read_text(p, source, "Kea lease file") for p in parts]
-    texts.append(read_text(path, source, "Kea lease file"))
-    header, body = None, []
-    for text in texts:
-        lines = text.splitlines()
-        if lines and header is None:
-            header = lines[0]
-        body += lines[1:] if lines else []
-    combined = "\n".join(([header] if header else []) + body)
-    return leases_from_csv(combined, source, now, file_name=os.path.basename(path))
+    """The lease file plus the kea-lfc halves (``.2`` then ``.1``) that precede it in time, streamed in that order."""
+    parts = [p for p in (path + ".2", path + ".1") if os.path.exists(p)] + [path]
+
+    def lines() -> Iterator[str]:
+        for part in parts:
+            yield from read_lines(part, source, "Kea lease file")
+
+    return leases_from_csv(lines(), source, now, file_name=os.path.basename(path))
 
 
 class KeaFileSource(DhcpSource):

@@ -2,7 +2,7 @@
 
 ``openwrt+https://ROUTER`` logs in with ``session login``, reads ``uci get`` for
 the ``dhcp`` and ``network`` configs, works the range out of ``start``/``limit``
-and the interface address exactly as OpenWrt's dnsmasq init script does, and reads
+and the interface address with the same rules as ``openwrt:`` (openwrt_uci.py), and reads
 active leases with ``luci-rpc getDHCPLeases`` (rpcd-mod-luci). ``config host``
 sections are the static leases. A URI path overrides ``/ubus``.
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from netaddr import IPAddress, IPNetwork, IPRange
-
 from ipaudit.model import DhcpFacts
-from ipaudit.sources.api_records import FactsBuilder, after, parse_subnet
+from ipaudit.sources.api_records import FactsBuilder, after
 from ipaudit.sources.http import HttpClient, api_client
 from ipaudit.sources.interface import DhcpSource
+# OpenWrt's rules live once, beside the UCI file reader; ubus answers are already in their shape.
+from ipaudit.sources.openwrt_uci import ranges_from_uci, reservations_from_uci
 
 NO_SESSION = "0" * 32
 # ubus status codes (libubus UBUS_STATUS_*) that a call can return in result[0].
@@ -25,104 +25,6 @@ UBUS_NOT_FOUND = 4
 # uhttpd's JSON-RPC error codes.
 RPC_OBJECT_NOT_FOUND = -32000
 RPC_ACCESS_DENIED = -32002
-
-
-def dhcp_pool(interface_ip: IPAddress, netmask_bits: int, start: int, limit: int) -> IPRange | None:
-    """The pool ``start``/``limit`` give on a subnet, as dnsmasq.init + ipcalc.sh compute it.
-
-    ``start`` is an offset inside the subnet (host bits only), at least network+1;
-    the pool holds ``limit`` addresses and stops at broadcast-1.
-    """
-    network = IPNetwork(f"{interface_ip}/{netmask_bits}")
-    host_mask = int(network.hostmask)
-    first = max(network.first | (start & host_mask), network.first + 1)
-    last = min(first + max(limit - 1, 0), network.last - 1)
-    if last < first:
-        return None
-    return IPRange(first, last)
-
-
-def _option_list(value: Any) -> list[str]:
-    """UCI options are strings (maybe space-separated) or lists of strings."""
-    if isinstance(value, list):
-        return [str(item) for item in value]
-    if isinstance(value, str):
-        return value.split()
-    return []
-
-
-def _int_option(value: Any, default: int) -> int | None:
-    if value in (None, ""):
-        return default
-    try:
-        return int(str(value).strip(), 0)
-    except ValueError:
-        return None
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "yes", "on", "true", "enabled")
-
-
-def _sections(values: dict, section_type: str) -> list[tuple[str, dict]]:
-    found = [(name, body) for name, body in values.items()
-             if isinstance(body, dict) and body.get(".type") == section_type]
-    return sorted(found, key=lambda item: item[1].get(".index", 0))
-
-
-def _interface_subnet(network_values: dict, interface: str, netmask_override: Any) -> tuple[IPAddress, int] | str:
-    """The interface's own address and prefix length, or a note saying why there is none."""
-    body = network_values.get(interface)
-    if not isinstance(body, dict) or body.get(".type") != "interface":
-        return f"no 'config interface {interface}' in /etc/config/network"
-    if body.get("proto", "static") != "static":
-        return f"interface {interface} is not static (proto {body.get('proto')}); OpenWrt serves no DHCP range on it"
-    for candidate in _option_list(body.get("ipaddr")):
-        address_text, _, prefix = candidate.partition("/")
-        # dnsmasq.init lets the dhcp section's own netmask override the interface's.
-        subnet = parse_subnet(address_text, netmask_override or prefix or body.get("netmask"))
-        if subnet is not None and subnet.version == 4:
-            return IPAddress(address_text), subnet.prefixlen
-    return f"interface {interface} has no IPv4 address with a netmask"
-
-
-def ranges_from_uci(dhcp_values: dict, network_values: dict, facts: FactsBuilder) -> None:
-    """Add one range per enabled ``config dhcp`` section (pure: the two ``uci get`` answers in)."""
-    for name, section in _sections(dhcp_values, "dhcp"):
-        interface = section.get("interface")
-        label = f"openwrt dhcp.{name}"
-        if not isinstance(interface, str) or not interface:
-            continue
-        if _truthy(section.get("ignore", "0")) or str(section.get("dhcpv4", "")).lower() == "disabled":
-            facts.note(f"{label}: DHCP is switched off on {interface} (ignore)")
-            continue
-        if str(section.get("dynamicdhcp", "1")).strip() in ("0", "false", "off", "no"):
-            facts.note(f"{label}: dynamicdhcp 0, only static leases are served on {interface}")
-            continue
-        where = _interface_subnet(network_values, interface, section.get("netmask"))
-        if isinstance(where, str):
-            facts.note(f"{label}: {where}")
-            continue
-        address, prefix = where
-        start, limit = _int_option(section.get("start"), 100), _int_option(section.get("limit"), 150)
-        if start is None or limit is None:
-            facts.note(f"{label}: start/limit are not numbers ({section.get('start')!r}, {section.get('limit')!r})")
-            continue
-        pool = dhcp_pool(address, prefix, start, limit)
-        if pool is None:
-            facts.note(f"{label}: start {start} / limit {limit} leave no addresses on {address}/{prefix}")
-            continue
-        facts.add_range(str(IPAddress(pool.first)), str(IPAddress(pool.last)), f"{label} ({interface})",
-                        subnet=IPNetwork(f"{address}/{prefix}").cidr)
-
-
-def reservations_from_uci(dhcp_values: dict, facts: FactsBuilder) -> None:
-    for _, host in _sections(dhcp_values, "host"):
-        ip = host.get("ip")
-        if not isinstance(ip, str) or ip.strip() in ("", "ignore"):
-            continue
-        macs = _option_list(host.get("mac"))
-        facts.add_reservation(ip, macs[0] if macs else None, host.get("name"), what="static lease (config host)")
 
 
 def leases_from_luci(answer: Any, facts: FactsBuilder) -> None:

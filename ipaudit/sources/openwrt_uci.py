@@ -15,6 +15,10 @@ lan network plus ``start`` (default 100), kept inside the subnet; ``END`` is
 Sections with ``ignore 1`` serve nothing; ``dynamicdhcp 0`` serves only static
 leases; only ``proto static`` interfaces get DHCP. ``config host`` sections are
 the static leases. The lease file is in dnsmasq's format.
+
+The rules (which section serves what range) are written once, here, over the shape
+``ubus call uci get`` returns; the file reader turns its sections into that shape and
+``openwrt+http`` (openwrt_ubus.py) hands its answers straight in, so both agree.
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ import os
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from netaddr import IPAddress, IPNetwork, IPRange
 
-from ipaudit.model import DhcpFacts, DhcpRange, Reservation
+from ipaudit.model import DhcpFacts
+from ipaudit.sources.api_records import FactsBuilder, parse_subnet
 from ipaudit.sources.dnsmasq import read_dnsmasq_leases
-from ipaudit.sources.files import normal_mac, parse_file_uri, read_leases, read_text, resolve_lease_file
+from ipaudit.sources.files import parse_file_uri, read_leases, read_text, resolve_lease_file
 from ipaudit.sources.interface import DhcpSource, SourceError
 
 DEFAULT_LEASE_FILE = "/tmp/dhcp.leases"
@@ -77,42 +83,144 @@ def parse_uci(text: str, path: str, source: str) -> list[Section]:
     return sections
 
 
-def _truthy(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
+def uci_values(sections: list[Section]) -> dict[str, dict[str, Any]]:
+    """Sections in the shape ``ubus call uci get`` answers: name -> {".type", ".index", option: str | list}.
+
+    Anonymous sections are named ``@type[n]`` as ``uci show`` names them.
+    """
+    values: dict[str, dict[str, Any]] = {}
+    counts: dict[str, int] = {}
+    for index, section in enumerate(sections):
+        number = counts[section.type] = counts.get(section.type, -1) + 1
+        name = section.name or f"@{section.type}[{number}]"
+        values[name] = {".type": section.type, ".index": index, ".anonymous": section.name is None,
+                        **section.options, **section.lists}
+    return values
+
+
+# --- OpenWrt's rules, for the file and ubus sources alike ------------------------------------------
+
+def _option_list(value: Any) -> list[str]:
+    """UCI options are strings (maybe space-separated) or lists of strings."""
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    if isinstance(value, str):
+        return value.split()
+    return []
+
+
+def _truthy(value: Any, default: bool) -> bool:
+    """config_get_bool: 1/yes/on/true/enabled are true, 0/no/off/false/disabled false, else the default."""
+    text = str(value).strip().lower() if value is not None else ""
+    if text in ("1", "yes", "on", "true", "enabled"):
+        return True
+    if text in ("0", "no", "off", "false", "disabled"):
+        return False
+    return default
+
+
+def _number(value: Any, default: int) -> int | None:
+    """``start``/``limit``: a number, or (dnsmasq.init dhcp_calc) a dotted quad; None when neither."""
+    if value in (None, ""):
         return default
-    return value.lower() in ("1", "yes", "on", "true", "enabled")
-
-
-def _interface_network(section: Section, source: str) -> IPNetwork | None:
-    addresses = section.values("ipaddr")
-    if not addresses:
-        return None
-    address = addresses[0]
+    text = str(value).strip()
     try:
-        if "/" in address:
-            return IPNetwork(address)
-        return IPNetwork(f"{address}/{section.options.get('netmask', '255.255.255.0')}")
-    except Exception:  # noqa: BLE001 - netaddr raises several types
-        raise SourceError(f"{source}: interface {section.name}: bad ipaddr/netmask {address!r}") from None
-
-
-def _number(text: str) -> int:
-    """``start`` may be written as a number or, as dnsmasq.init's dhcp_calc allows, dotted."""
-    if "." in text:
-        return int(IPAddress(text))
-    return int(text)
-
-
-def dhcp_range(interface: IPNetwork, start: int, limit: int, netmask: str | None = None) -> IPRange | None:
-    """OpenWrt's ipcalc.sh arithmetic for ``start``/``limit`` on the interface's subnet."""
-    network = IPNetwork(f"{interface.ip}/{netmask}") if netmask else interface
-    mask, first = int(network.netmask), int(network.network)
-    broadcast = int(network.broadcast) if network.broadcast is not None else network.last
-    low = max(first | (start & ~mask & 0xFFFFFFFF), first + 1)
-    high = min(low + max(limit - 1, 0), broadcast - 1)
-    if limit <= 0 or high < low:
+        if "." in text:
+            return int(IPAddress(text, 4))
+        return int(text, 0) if text.lower().startswith("0x") else int(text)
+    except Exception:  # noqa: BLE001 - ValueError and netaddr's errors alike
         return None
-    return IPRange(low, high)
+
+
+def dhcp_pool(interface_ip: IPAddress, netmask_bits: int, start: int, limit: int) -> IPRange | None:
+    """The pool ``start``/``limit`` give on a subnet, as dnsmasq.init + ipcalc.sh compute it.
+
+    ``start`` is an offset inside the subnet (host bits only), at least network+1;
+    the pool holds ``limit`` addresses (dnsmasq.init passes ``limit-1`` only when
+    positive, so 0 still gives one) and stops at broadcast-1.
+    """
+    if limit < 0:
+        return None
+    network = IPNetwork(f"{interface_ip}/{netmask_bits}")
+    host_mask = int(network.hostmask)
+    first = max(network.first | (start & host_mask), network.first + 1)
+    last = min(first + max(limit - 1, 0), network.last - 1)
+    if last < first:
+        return None
+    return IPRange(first, last)
+
+
+def _sections(values: dict, section_type: str) -> list[tuple[str, dict]]:
+    found = [(name, body) for name, body in values.items()
+             if isinstance(body, dict) and body.get(".type") == section_type]
+    return sorted(found, key=lambda item: item[1].get(".index", 0))
+
+
+def _interface_subnet(network_values: dict, interface: str, netmask_override: Any) -> tuple[IPAddress, int] | str:
+    """The interface's own address and prefix length, or a note saying why there is none."""
+    body = network_values.get(interface)
+    if not isinstance(body, dict) or body.get(".type") != "interface":
+        return f"no 'config interface {interface}' in /etc/config/network"
+    # openwrt package/network/services/dnsmasq/files/dnsmasq.init dhcp_add:
+    #   network_get_protocol proto "$net" || return 0
+    #   # Do not support non-static interfaces for now
+    #   [ static = "$proto" ] || return 0
+    # netifd reports an interface with no ``option proto`` as proto "none", so it gets no range.
+    proto = body.get("proto") or "none"
+    if proto != "static":
+        return f"interface {interface} is not static (proto {proto}); OpenWrt serves no DHCP range on it"
+    for candidate in _option_list(body.get("ipaddr")):
+        address_text, _, prefix = candidate.partition("/")
+        # dnsmasq.init lets the dhcp section's own netmask override the interface's.
+        subnet = parse_subnet(address_text, netmask_override or prefix or body.get("netmask"))
+        if subnet is not None and subnet.version == 4:
+            return IPAddress(address_text), subnet.prefixlen
+    return f"interface {interface} has no IPv4 address with a netmask"
+
+
+def ranges_from_uci(dhcp_values: dict, network_values: dict, facts: FactsBuilder, origin: str = "openwrt") -> None:
+    """Add one range per serving ``config dhcp`` section (pure: the two ``uci get`` answers in).
+
+    Follows dnsmasq.init dhcp_add: no ``interface`` or ``ignore 1`` serves nothing,
+    ``dhcpv4 disabled`` writes no dhcp-range, ``dynamicdhcp 0`` makes it static-only.
+    """
+    for name, section in _sections(dhcp_values, "dhcp"):
+        interface = section.get("interface")
+        label = f"dhcp.{name}"
+        if not isinstance(interface, str) or not interface:
+            facts.note(f"{label}: no interface option, OpenWrt serves nothing for it")
+            continue
+        if _truthy(section.get("ignore"), False) or str(section.get("dhcpv4", "")).lower() == "disabled":
+            facts.note(f"{label}: DHCP is switched off on {interface} (ignore)")
+            continue
+        if not _truthy(section.get("dynamicdhcp"), True):
+            facts.note(f"{label}: dynamicdhcp 0, only static leases are served on {interface}")
+            continue
+        where = _interface_subnet(network_values, interface, section.get("netmask"))
+        if isinstance(where, str):
+            facts.note(f"{label}: {where}")
+            continue
+        address, prefix = where
+        start, limit = _number(section.get("start"), 100), _number(section.get("limit"), 150)
+        if start is None or limit is None:
+            facts.note(f"{label}: start/limit are not numbers ({section.get('start')!r}, {section.get('limit')!r})")
+            continue
+        pool = dhcp_pool(address, prefix, start, limit)
+        if pool is None:
+            facts.note(f"{label}: start {start} / limit {limit} leave no addresses on {address}/{prefix}")
+            continue
+        facts.add_range(str(IPAddress(pool.first)), str(IPAddress(pool.last)), f"{origin} {label} ({interface})",
+                        subnet=IPNetwork(f"{address}/{prefix}").cidr)
+
+
+def reservations_from_uci(dhcp_values: dict, facts: FactsBuilder) -> None:
+    """``config host`` static leases; ``ip 'ignore'`` pins nothing (dnsmasq.init writes no address)."""
+    for _, host in _sections(dhcp_values, "host"):
+        macs = _option_list(host.get("mac"))
+        for ip in _option_list(host.get("ip")):
+            if ip.lower() != "ignore":
+                facts.add_reservation(ip, macs[0] if macs else None, host.get("name"),
+                                      what="static lease (config host)")
 
 
 @dataclass(frozen=True)
@@ -140,72 +248,23 @@ class OpenWrtUciSource(DhcpSource):
     def read(self, now: datetime | None = None) -> DhcpFacts:
         target = parse_file_uri(self.uri)
         paths = _paths(target.path)
-        dhcp = parse_uci(read_text(paths.dhcp, self.uri, "UCI dhcp file"), paths.dhcp, self.uri)
-        network = parse_uci(read_text(paths.network, self.uri, "UCI network file"), paths.network, self.uri)
-        interfaces = {s.name: s for s in network if s.type == "interface" and s.name}
-        ranges: list[DhcpRange] = []
-        notes: list[str] = []
-        for section in (s for s in dhcp if s.type == "dhcp"):
-            found, note = self._range(section, interfaces, paths)
-            if found:
-                ranges.append(found)
-            if note:
-                notes.append(note)
-        reservations = self._hosts(dhcp)
-        if any(s.type == "odhcpd" and s.options.get("maindhcp") == "1" for s in dhcp):
-            notes.append("odhcpd is the main DHCPv4 server (maindhcp 1): its leases are not in dnsmasq's lease file")
+        dhcp = uci_values(parse_uci(read_text(paths.dhcp, self.uri, "UCI dhcp file"), paths.dhcp, self.uri))
+        network = uci_values(parse_uci(read_text(paths.network, self.uri, "UCI network file"), paths.network,
+                                       self.uri))
+        facts = FactsBuilder(self.uri)
+        ranges_from_uci(dhcp, network, facts, origin=f"openwrt {paths.dhcp}")
+        reservations_from_uci(dhcp, facts)
+        if any(body.get("maindhcp") == "1" for _, body in _sections(dhcp, "odhcpd")):
+            facts.note("odhcpd is the main DHCPv4 server (maindhcp 1): its leases are not in dnsmasq's lease file")
+        notes = list(facts.notes)
         lease_path = resolve_lease_file(target, self._lease_file(dhcp, paths), notes)
         leases = read_leases(lease_path, read_dnsmasq_leases, self.uri, now, notes)
-        return DhcpFacts(source=self.uri, ranges=tuple(ranges), leases=tuple(leases),
-                         reservations=tuple(reservations), notes=tuple(notes))
+        return DhcpFacts(source=self.uri, ranges=tuple(facts.ranges), leases=tuple(leases),
+                         reservations=tuple(facts.reservations), notes=tuple(notes))
 
-    def _range(self, section: Section, interfaces: dict[str, Section], paths: _Paths) -> tuple[DhcpRange | None, str | None]:
-        name = section.options.get("interface")
-        what = f"dhcp section {section.name or '?'} (interface {name})"
-        if _truthy(section.options.get("ignore"), False):
-            return None, None
-        if not name:
-            return None, f"dhcp section {section.name or '?'}: no interface option, OpenWrt serves nothing for it"
-        interface = interfaces.get(name)
-        if interface is None:
-            return None, f"{what}: no such interface in {paths.network}"
-        if interface.options.get("proto", "none") != "static":
-            return None, f"{what}: interface is not proto static, OpenWrt serves no DHCP on it"
-        subnet = _interface_network(interface, self.uri)
-        if subnet is None:
-            return None, f"{what}: interface has no ipaddr"
-        if not _truthy(section.options.get("dynamicdhcp"), True):
-            return None, f"{what}: dynamicdhcp 0, only static leases are handed out"
-        try:
-            start = _number(section.options.get("start") or "100")
-            limit = int(section.options.get("limit") or "150")
-            address_range = dhcp_range(subnet, start, limit, section.options.get("netmask"))
-        except Exception:  # noqa: BLE001 - ValueError and netaddr's errors alike
-            raise SourceError(f"{self.uri}: {what}: bad start/limit/netmask") from None
-        if address_range is None:
-            return None, f"{what}: start/limit leave no addresses"
-        label = f"openwrt {paths.dhcp} {section.name or name}"
-        return DhcpRange(addresses=address_range, label=label, subnet=subnet.cidr), None
-
-    def _hosts(self, dhcp: list[Section]) -> list[Reservation]:
-        reservations = []
-        for section in (s for s in dhcp if s.type == "host"):
-            addresses = section.values("ip")
-            macs = section.values("mac")
-            for address in addresses:
-                if address.lower() == "ignore":
-                    continue
-                try:
-                    ip = IPAddress(address, version=4)
-                except Exception:  # noqa: BLE001
-                    raise SourceError(f"{self.uri}: host {section.options.get('name') or section.name}: "
-                                      f"bad ip {address!r}") from None
-                reservations.append(Reservation(ip=ip, mac=normal_mac(macs[0]) if macs else None,
-                                                hostname=section.options.get("name") or section.name, source=self.uri))
-        return reservations
-
-    def _lease_file(self, dhcp: list[Section], paths: _Paths) -> str:
+    @staticmethod
+    def _lease_file(dhcp: dict, paths: _Paths) -> str:
         """The dnsmasq section's leasefile (else /tmp/dhcp.leases), inside the copied tree when reading a copy."""
-        configured = next((s.options["leasefile"] for s in dhcp if s.type == "dnsmasq" and s.options.get("leasefile")),
+        configured = next((str(body["leasefile"]) for _, body in _sections(dhcp, "dnsmasq") if body.get("leasefile")),
                           DEFAULT_LEASE_FILE)
         return os.path.join(paths.root, configured.lstrip("/")) if paths.root else configured

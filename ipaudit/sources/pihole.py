@@ -12,28 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from ipaudit.model import DhcpFacts
-from ipaudit.sources.api_records import FactsBuilder, from_epoch, normal_mac, parse_address, parse_subnet
+from ipaudit.sources.api_records import FactsBuilder, from_epoch, parse_subnet
 from ipaudit.sources.credentials import credentials_for
+from ipaudit.sources.dnsmasq import dhcp_host_fields
 from ipaudit.sources.http import HttpClient
 from ipaudit.sources.interface import DhcpSource
-
-
-def host_entry(text: str) -> tuple[str | None, str | None, str | None]:
-    """(ip, mac, hostname) of a ``dhcp.hosts`` line, which uses dnsmasq's dhcp-host syntax.
-
-    ``[hwaddr][,id:client_id|*][,set:tag][,tag:tag][,ipaddr][,hostname][,lease_time][,ignore]``
-    """
-    ip = mac = hostname = None
-    for item in (part.strip() for part in text.split(",")):
-        if not item or item.startswith(("id:", "set:", "tag:")) or item in ("ignore", "infinite"):
-            continue
-        if mac is None and normal_mac(item):
-            mac = item
-        elif ip is None and parse_address(item.strip("[]")) is not None:
-            ip = item.strip("[]")
-        elif hostname is None and not item[0].isdigit():
-            hostname = item
-    return ip, mac, hostname
 
 
 def facts_from_config(dhcp: dict, facts: FactsBuilder) -> None:
@@ -47,7 +30,9 @@ def facts_from_config(dhcp: dict, facts: FactsBuilder) -> None:
             subnet = None
         facts.add_range(dhcp.get("start"), dhcp.get("end"), "pihole dhcp.start-end", subnet=subnet)
     for line in dhcp.get("hosts") or []:
-        ip, mac, hostname = host_entry(str(line))
+        # dhcp.hosts lines are dnsmasq dhcp-host values (FTL writes them into its dnsmasq
+        # config), so dnsmasq's own rule reads them, ``ignore`` included.
+        ip, mac, hostname, _ = dhcp_host_fields(str(line))
         if ip is None:
             continue  # a host entry naming only a MAC sets options, not an address
         facts.add_reservation(ip, mac, hostname, what="dhcp.hosts entry")
