@@ -54,6 +54,9 @@ class _ProgressBar:
 @click.option("--passive", type=Seconds(0.1, 86_400), metavar="SECONDS",
               help="Send nothing: listen to ARP and DHCP traffic for SECONDS and report what it shows. "
                    "On a switch, DHCP replies unicast to other clients reach only a mirror port.")
+@click.option("--pcap", metavar="FILE",
+              help="Audit a capture taken elsewhere (tcpdump -w, pcap or pcapng) instead of the wire: the same "
+                   "hosts, duplicates and DHCP servers, no root needed.")
 @click.option("--client-mac", metavar="MAC",
               help="MAC to send the DHCP DISCOVER from [default: a fixed locally administered one "
                    "derived from the interface].")
@@ -62,10 +65,10 @@ class _ProgressBar:
 @output_options(formats_for(ScanReport), quiet_help="Print nothing when the LAN is clean, and no notes (for cron).")
 def scan_command(interface: str | None, subnet: str | None, force: bool, rate: float, retries: int,
                  timeout: float, dhcp_timeout: float, no_dhcp: bool, no_arp: bool, passive: float | None,
-                 client_mac: str | None, allowed_dhcp: tuple[str, ...], out: Output) -> int:
+                 pcap: str | None, client_mac: str | None, allowed_dhcp: tuple[str, ...], out: Output) -> int:
     """See the LAN: who answers ARP in the subnet, which DHCP servers answer, and what conflicts.
 
-    Needs root or CAP_NET_RAW. Exit status: 2 critical finding (duplicate IP, a
+    Needs root or CAP_NET_RAW (not with --pcap). Exit status: 2 critical finding (duplicate IP, a
     second or unauthorized DHCP server), 1 warning, 0 clean, 3 could not scan.
 
     \b
@@ -74,16 +77,19 @@ def scan_command(interface: str | None, subnet: str | None, force: bool, rate: f
       sudo ipaudit scan -i eth0 --allowed-dhcp 192.168.1.1 --format json -o scan.json
       sudo ipaudit scan -i eth0 --subnet 192.168.1.0/24 --rate 5000 --retries 3 --no-dhcp
       sudo ipaudit scan -i eth0 --passive 60
+      ipaudit scan --pcap router-lan.pcap --allowed-dhcp 192.168.1.1
       ipaudit check-pool 192.168.1.240-245 --inventory scan.json
     """
     configure_diagnostics(out.quiet)
     request = ScanRequest(interface=interface, subnet=subnet, force=force, rate=rate, retries=retries,
                           timeout=timeout, dhcp_timeout=dhcp_timeout, dhcp=not no_dhcp, arp=not no_arp,
-                          passive=passive, client_mac=client_mac, allowed_dhcp=allowed_servers(allowed_dhcp))
+                          passive=passive, client_mac=client_mac, allowed_dhcp=allowed_servers(allowed_dhcp),
+                          pcap=pcap)
     # The scan keeps only CAP_NET_RAW once its sockets are open: claim -o FILE while we still may.
     reserved = ReservedOutput(out.path, unknown_report(out.format, "scan in progress")) \
-        if out.path not in (None, "-") else None
-    progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() and not out.quiet and passive is None else None
+        if out.path not in (None, "-") and pcap is None else None
+    live = passive is None and pcap is None
+    progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() and not out.quiet and live else None
     try:
         report = run_scan(request, progress)
     except IpauditError as problem:

@@ -1,8 +1,9 @@
 """``ipaudit scan`` as a plain function: a ScanRequest in, a ScanReport out.
 
 Three ways to look: an active sweep with DHCP discovery beside it, passive
-listening, or a capture file taken elsewhere. All three yield the same Inventory
-and findings; the CLI only parses options and renders.
+listening, or a capture file taken elsewhere (``tcpdump -w`` on a router, read with
+scapy). All three yield the same Inventory and findings; the CLI only parses
+options and renders.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class ScanRequest:
     client_mac: str | None = None
     #: DHCP servers that are allowed (IPs); None: no allow list, so nobody is unauthorized.
     allowed_dhcp: tuple[str, ...] | None = None
+    #: Audit this capture file (pcap or pcapng) instead of the wire: no interface, no root.
+    pcap: str | None = None
 
 
 def allowed_servers(specs: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -61,6 +64,13 @@ def sweep_subnet(interface: str, subnet_text: str | None, force: bool) -> IPNetw
 
 def run_scan(request: ScanRequest, progress: Callable[[int, int, int], None] | None = None) -> ScanReport:
     """Look at the LAN on ``request.interface`` (default: the default route's) and report what it shows."""
+    if request.pcap is not None:
+        from ipaudit.scan.pcap import inventory_from_pcap
+
+        audit = inventory_from_pcap(request.pcap, request.allowed_dhcp)
+        return ScanReport(inventory=audit.inventory, status=status_of(audit.inventory.findings),
+                          summary=f"read {audit.frames} frames from {request.pcap}, sent nothing",
+                          notes=audit.notes)
     from ipaudit.scan.interfaces import default_route_interface
 
     interface = request.interface or default_route_interface()
