@@ -14,7 +14,6 @@ Only ``hosts`` and ``dhcp_servers`` are required when reading; every other key i
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from netaddr import IPAddress
@@ -22,9 +21,11 @@ from netaddr import IPAddress
 from ipaudit.addresses import parse_ip, parse_network
 from ipaudit.errors import IpauditError
 from ipaudit.model import DhcpServer, Finding, Host, Inventory, Severity
+from ipaudit.safe_decode import DecodeError, load_json, read_file_bytes
 
 SCHEMA_VERSION = 1
-
+# A scan of a whole /16 (65,536 hosts) writes about 6 MiB; four times that leaves room and bounds memory.
+MAX_INVENTORY_BYTES = 24 * 1024 * 1024
 
 class InventoryError(IpauditError):
     """An inventory file that is not the scan JSON."""
@@ -77,6 +78,13 @@ def _optional_ip(record: dict, key: str, where: str) -> IPAddress | None:
         raise InventoryError(f"{where}: {key} {value!r} is not an IP address") from None
 
 
+def _ip_or_refuse(value: Any, key: str, where: str) -> IPAddress:
+    try:
+        return parse_ip(str(value))
+    except IpauditError:
+        raise InventoryError(f"{where}: {key} {value!r} is not an IP address") from None
+
+
 def _host(record: Any, where: str) -> Host:
     # Called once per host: a scan of a /16 holds tens of thousands, so keep it lean.
     if not isinstance(record, dict) or not isinstance(record.get("ip"), str):
@@ -99,7 +107,7 @@ def _server(record: Any, where: str) -> DhcpServer:
     if not isinstance(dns, list):
         raise InventoryError(f"{where}: 'dns' must be a list")
     lease_time = record.get("lease_time")
-    if lease_time is not None and not isinstance(lease_time, int):
+    if lease_time is not None and (not isinstance(lease_time, int) or isinstance(lease_time, bool) or lease_time < 0):
         raise InventoryError(f"{where}: 'lease_time' must be a whole number of seconds")
     return DhcpServer(
         server_id=_optional_ip(record, "server_id", where),
@@ -107,13 +115,16 @@ def _server(record: Any, where: str) -> DhcpServer:
         offered_ip=_optional_ip(record, "offered_ip", where),
         subnet_mask=_optional_ip(record, "subnet_mask", where),
         router=_optional_ip(record, "router", where),
-        dns=tuple(parse_ip(str(d)) for d in dns),
+        dns=tuple(_ip_or_refuse(d, "dns", where) for d in dns),
         lease_time=lease_time,
         relay=_optional_ip(record, "relay", where),
     )
 
 
 def _finding(record: Any, where: str) -> Finding:
+    addresses = record.get("addresses") if isinstance(record, dict) else None
+    if addresses is not None and (not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses)):
+        raise InventoryError(f"{where}: a finding's 'addresses' must be a list of strings")
     try:
         return Finding(code=str(record["code"]), severity=Severity(record["severity"]),
                        message=str(record.get("message", "")),
@@ -128,25 +139,31 @@ def inventory_from_dict(document: Any, where: str = "inventory") -> Inventory:
     if not isinstance(document["hosts"], list) or not isinstance(document["dhcp_servers"], list):
         raise InventoryError(f"{where}: 'hosts' and 'dhcp_servers' must be lists")
     subnet = document.get("subnet")
+    if subnet:
+        try:
+            subnet = parse_network(str(subnet))
+        except IpauditError as problem:
+            raise InventoryError(f"{where}: {problem.message}") from None
+    findings = document.get("findings") or []
+    if not isinstance(findings, list):
+        raise InventoryError(f"{where}: 'findings' must be a list")
     return Inventory(
         hosts=tuple(_host(h, where) for h in document["hosts"]),
         dhcp_servers=tuple(_server(s, where) for s in document["dhcp_servers"]),
         interface=_text(document.get("interface")),
-        subnet=parse_network(subnet) if subnet else None,
-        findings=tuple(_finding(f, where) for f in document.get("findings") or ()),
+        subnet=subnet or None,
+        findings=tuple(_finding(f, where) for f in findings),
     )
 
 
 def load_inventory(path: str) -> Inventory:
+    """Read one ``--inventory`` file: strict JSON, at most ``MAX_INVENTORY_BYTES`` (see ``safe_decode``)."""
+    where = f"inventory {path}"
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as problem:
-        raise InventoryError(f"cannot read inventory {path}: {problem.strerror}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as problem:
-        raise InventoryError(f"inventory {path} is not JSON (line {problem.lineno}: {problem.msg})") from None
-    return inventory_from_dict(document, where=f"inventory {path}")
+        document = load_json(read_file_bytes(path, where, MAX_INVENTORY_BYTES), where)
+    except DecodeError as problem:
+        raise InventoryError(problem.message, problem.hint) from None
+    return inventory_from_dict(document, where=where)
 
 
 def inventory_to_json(inventory: Inventory) -> str:

@@ -7,13 +7,13 @@ Pools. Kinds that hold no pool are reported back as notes, not errors.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from ipaudit.addresses import AddressSpec, parse_ip, parse_spec
 from ipaudit.errors import ManifestError, SpecError
 from ipaudit.model import Pool
+from ipaudit.safe_decode import DecodeError, load_yaml, load_yaml_documents, read_file_bytes
 
 KUBE_VIP_CONFIGMAP = "kubevip"
 
@@ -66,15 +66,11 @@ def _metallb_pool(document: dict, source: str) -> Pool:
 
 
 def _legacy_configmap_pools(document: dict, source: str) -> Iterator[Pool]:
-    import yaml
-
     where = f"{source}: MetalLB ConfigMap 'config' key"
     try:
-        config = yaml.safe_load(document["data"]["config"]) or {}
-    except yaml.YAMLError as problem:
-        line = getattr(getattr(problem, "problem_mark", None), "line", None)
-        at = f" line {line + 1}" if line is not None else ""
-        raise ManifestError(f"{where} is not valid YAML{at}") from None
+        config = load_yaml(document["data"]["config"], where) or {}
+    except DecodeError as problem:
+        raise ManifestError(f"{where} is not valid YAML ({problem.detail})", problem.hint) from None
     pools = config.get("address-pools") if isinstance(config, dict) else None
     if not isinstance(pools, list):
         raise ManifestError(f"{where} has no address-pools list")
@@ -173,28 +169,19 @@ def pools_from_documents(documents: Iterable[Any], source: str) -> PoolManifests
     return PoolManifests(tuple(pools), None if advertised is None else frozenset(advertised), tuple(notes))
 
 
-def read_manifest_text(text: str, source: str) -> list[Any]:
-    """Decode multi-document YAML (JSON is YAML too), naming the file and line on error."""
-    import yaml
-
+def read_manifest_text(text: str | bytes, source: str) -> list[Any]:
+    """Decode multi-document YAML (JSON is YAML too) through ``safe_decode``, naming the file and line."""
     try:
-        return list(yaml.safe_load_all(text))
-    except yaml.YAMLError as problem:
-        mark = getattr(problem, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        reason = getattr(problem, "problem", None) or "invalid YAML"
-        raise ManifestError(f"{source}{at}: {reason}") from None
+        return load_yaml_documents(text, source)
+    except DecodeError as problem:
+        raise ManifestError(problem.message, problem.hint) from None
 
 
 def load_manifest(path: str) -> PoolManifests:
-    """Read one ``--from`` file; ``-`` reads standard input."""
-    if path == "-":
-        return pools_from_documents(read_manifest_text(sys.stdin.read(), "<stdin>"), "<stdin>")
+    """Read one ``--from`` file; ``-`` reads standard input. Size-bounded: see ``safe_decode``."""
+    source = "<stdin>" if path == "-" else path
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as problem:
-        raise ManifestError(f"cannot read manifest {path}: {problem.strerror}") from None
-    except UnicodeDecodeError:
-        raise ManifestError(f"manifest {path} is not UTF-8 text") from None
-    return pools_from_documents(read_manifest_text(text, path), path)
+        raw = read_file_bytes(path, "standard input" if path == "-" else f"manifest {path}")
+    except DecodeError as problem:
+        raise ManifestError(problem.message, problem.hint) from None
+    return pools_from_documents(read_manifest_text(raw, source), source)
