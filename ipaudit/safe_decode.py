@@ -93,7 +93,7 @@ def load_json(text: str | bytes, where: str) -> Any:
     except DecodeError as problem:
         raise DecodeError(f"{where} {problem.message}", hint="JSON has no NaN or Infinity") from None
     except json.JSONDecodeError as problem:
-        raise DecodeError(f"{where} is not valid JSON (line {problem.lineno}: {problem.msg})") from None
+        raise DecodeError(f"{where} is not JSON (line {problem.lineno}: {problem.msg})") from None
     except RecursionError:
         raise _too_deep(where) from None
     except ValueError as problem:  # e.g. an integer longer than Python's 4,300-digit limit
