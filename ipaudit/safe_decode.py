@@ -98,7 +98,7 @@ def load_json(text: str | bytes, where: str) -> Any:
         raise _too_deep(where) from None
     except ValueError as problem:  # e.g. an integer longer than Python's 4,300-digit limit
         raise DecodeError(f"{where} holds a value that cannot be read ({_first_words(problem)})") from None
-    _check_depth(document, where)
+    check_depth(document, where)
     return document
 
 
@@ -106,7 +106,7 @@ def _too_deep(where: str) -> DecodeError:
     return DecodeError(f"{where} is nested deeper than {MAX_DEPTH} levels")
 
 
-def _check_depth(document: Any, where: str) -> None:
+def check_depth(document: Any, where: str) -> None:
     # Iterative, so checking cannot itself overflow the stack; later code may then recurse freely.
     stack = [(document, 1)]
     while stack:

@@ -39,7 +39,7 @@ def dhcp_pool(interface_ip: IPAddress, netmask_bits: int, start: int, limit: int
     last = min(first + max(limit - 1, 0), network.last - 1)
     if last < first:
         return None
-    return IPRange(first, last)
+    return IPRange(IPAddress(first, network.version), IPAddress(last, network.version))
 
 
 def _option_list(value: Any) -> list[str]:
@@ -112,7 +112,7 @@ def ranges_from_uci(dhcp_values: dict, network_values: dict, facts: FactsBuilder
         if pool is None:
             facts.note(f"{label}: start {start} / limit {limit} leave no addresses on {address}/{prefix}")
             continue
-        facts.add_range(str(IPAddress(pool.first)), str(IPAddress(pool.last)), f"{label} ({interface})",
+        facts.add_range(str(IPAddress(pool.first, pool.version)), str(IPAddress(pool.last, pool.version)), f"{label} ({interface})",
                         subnet=IPNetwork(f"{address}/{prefix}").cidr)
 
 
@@ -183,6 +183,7 @@ class _UbusSession:
         return self.client.post(self.endpoint, body)
 
     def login(self, username: str, password) -> None:
+        self.client.keep_secret(password)
         answer = self._post("session", "login", {"username": username, "password": password.reveal()})
         status, data = self._unpack(answer, "session login")
         if status == UBUS_PERMISSION_DENIED:
