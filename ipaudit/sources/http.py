@@ -98,6 +98,7 @@ class HttpClient:
             text = value.reveal() if isinstance(value, Secret) else value
             if text:
                 self._secrets.append(text)
+                self._warn_if_plain_http()
 
     def basic_auth(self, username: str, password: Secret) -> None:
         self.keep_secret(password)
@@ -178,7 +179,6 @@ class HttpClient:
         import requests
 
         session = self._session_or_new()
-        self._warn_if_plain_http()
         url = self.base_url + "/" + path.lstrip("/")
         what = f"{method.upper()} /{path.lstrip('/').split('?')[0]}"
         timeout = self.options.timeout
@@ -226,13 +226,13 @@ class HttpClient:
 
     def _warn_if_plain_http(self) -> None:
         """Credentials over http:// to another machine can be read on the wire: say so, once."""
+        # Called from keep_secret, which every credential (basic auth, tokens, login bodies) passes through.
         if self._warned_plain or self.address.transport != "http" or _is_loopback(self.address.host):
             return
-        if self._secrets or (self._session is not None and self._session.auth):
-            self._warned_plain = True
-            logging.getLogger(__name__).warning(
-                "%s: credentials are sent over plain http:// to a host that is not this machine; "
-                "anyone on the network path can read them: use https:// if the server offers it", self.source)
+        self._warned_plain = True
+        logging.getLogger(__name__).warning(
+            "%s: credentials are sent over plain http:// to a host that is not this machine; "
+            "anyone on the network path can read them: use https:// if the server offers it", self.source)
 
     def _tls_error(self, problem: Exception) -> SourceError:
         text = str(problem)
