@@ -238,6 +238,9 @@ CASES: list[Case] = [
     Case("uri-password-with-slash", lambda w: ["sources", "show",
                                                f"opnsense+https://key:{SECRET[:6]}/{SECRET[7:]}@fw.lan"],
          says="password"),
+    Case("uri-unclosed-bracket", lambda w: ["sources", "show", "pihole+https://[::1"], says="invalid host"),
+    Case("uri-bracket-not-ipv6", lambda w: ["sources", "show", "pihole+https://[zz]:80"], says="invalid host"),
+    Case("uri-port-out-of-range", lambda w: ["sources", "show", "pihole+https://router:99999"], says="port"),
     # --- HTTP sources against local servers --------------------------------------------------------
     Case("http-huge-body", lambda w: ["sources", "show", f"adguard+http://{w.url('huge')}"],
          says="larger than", env=ADGUARD_ENV),

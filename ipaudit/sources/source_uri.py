@@ -58,7 +58,11 @@ def parse_source_uri(uri: str) -> SourceAddress:
             hint=f"remove it and set IPAUDIT_{vendor.upper()}_PASSWORD (or _TOKEN, _API_KEY), "
                  "or put it in the credentials file (see 'ipaudit sources')",
         )
-    parts = urlsplit(f"{transport}://{rest}")
+    try:
+        parts = urlsplit(f"{transport}://{rest}")
+    except ValueError:  # "[::1" or "[zz]": brackets that do not hold an IPv6 address
+        raise SourceError(f"DHCP source {safe_uri(uri)!r} has an invalid host",
+                          hint="write an IPv6 address in brackets, like [2001:db8::1]") from None
     try:
         port = parts.port
     except ValueError:
