@@ -73,9 +73,13 @@ def _optional_ip(record: dict, key: str, where: str) -> IPAddress | None:
     if value in (None, ""):
         return None
     try:
-        return parse_ip(str(value))
+        ip = parse_ip(str(value))
     except IpauditError:
         raise InventoryError(f"{where}: {key} {value!r} is not an IP address") from None
+    # Every DHCP server field is DHCPv4: an IPv6 value here would crash the subnet arithmetic later.
+    if ip.version != 4:
+        raise InventoryError(f"{where}: DHCP server {key} {value!r} is not an IPv4 address")
+    return ip
 
 
 def _ip_or_refuse(value: Any, key: str, where: str) -> IPAddress:
@@ -109,11 +113,15 @@ def _server(record: Any, where: str) -> DhcpServer:
     lease_time = record.get("lease_time")
     if lease_time is not None and (not isinstance(lease_time, int) or isinstance(lease_time, bool) or lease_time < 0):
         raise InventoryError(f"{where}: 'lease_time' must be a whole number of seconds")
+    subnet_mask = _optional_ip(record, "subnet_mask", where)
+    if subnet_mask is not None and not subnet_mask.is_netmask():
+        raise InventoryError(f"{where}: DHCP server subnet_mask {str(subnet_mask)!r} is not a netmask "
+                             "(its one bits must be contiguous, like 255.255.255.0)")
     return DhcpServer(
         server_id=_optional_ip(record, "server_id", where),
         mac=_text(record.get("mac")),
         offered_ip=_optional_ip(record, "offered_ip", where),
-        subnet_mask=_optional_ip(record, "subnet_mask", where),
+        subnet_mask=subnet_mask,
         router=_optional_ip(record, "router", where),
         dns=tuple(_ip_or_refuse(d, "dns", where) for d in dns),
         lease_time=lease_time,

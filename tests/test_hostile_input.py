@@ -224,6 +224,12 @@ CASES: list[Case] = [
         "dns.json", '{"hosts": [], "dhcp_servers": [{"dns": ["x"]}]}')], says="inventory"),
     Case("inventory-bad-subnet", lambda w: ["check-pool", "192.0.2.240", "--inventory", w.file(
         "s.json", '{"hosts": [], "dhcp_servers": [], "subnet": "x"}')], says="inventory"),
+    Case("inventory-mask-not-contiguous", lambda w: ["check-pool", "192.0.2.240", "--inventory", w.file(
+        "m.json", '{"hosts": [], "dhcp_servers": [{"offered_ip": "192.0.2.50", "subnet_mask": "255.0.255.0"}]}')],
+         says="not a netmask"),
+    Case("inventory-dhcp-server-ipv6", lambda w: ["check-pool", "192.0.2.240", "--inventory", w.file(
+        "v6.json", '{"hosts": [], "dhcp_servers": [{"offered_ip": "2001:db8::5", "subnet_mask": "255.255.255.0"}]}')],
+         says="IPv4"),
     # --- address edge cases ------------------------------------------------------------------------
     Case("ipv6-low-cidr-keeps-family", lambda w: ["check-pool", "::/120", "--subnet", "::/64"], refused=False,
          says="::ff", check=lambda done, w: assert_not_in(b"0.0.0.0", done.stdout)),
