@@ -53,14 +53,20 @@ def _parse_cidr(item: str, whole: str) -> tuple[IPRange, bool]:
     prefix_len = int(prefix)
     network = IPNetwork(f"{ip}/{prefix_len}")
     has_host_bits = network.ip != network.network
-    return IPRange(network.first, network.last), has_host_bits
+    # netaddr guesses the family of a bare integer (anything below 2**32 is IPv4), so ``::/120``
+    # would become 0.0.0.0-0.0.0.255 and ``::/0`` would not parse at all: always pass the version.
+    return _range(network.first, network.last, ip.version), has_host_bits
+
+
+def _range(first: int, last: int, version: int) -> IPRange:
+    return IPRange(IPAddress(first, version), IPAddress(last, version))
 
 
 def _expand_shorthand(start: IPAddress, end_text: str, whole: str) -> IPAddress:
     """``192.168.1.240-245``: the end names only the last octet (IPv4 only)."""
     if start.version != 4 or not end_text.isdigit() or int(end_text) > 255:
         raise SpecError(f"invalid range end {end_text!r} in {whole!r}")
-    return IPAddress((int(start) & 0xFFFFFF00) | int(end_text))
+    return IPAddress((int(start) & 0xFFFFFF00) | int(end_text), 4)
 
 
 def _parse_range(item: str, whole: str) -> IPRange:

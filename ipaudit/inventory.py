@@ -14,7 +14,6 @@ Only ``hosts`` and ``dhcp_servers`` are required when reading; every other key i
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from netaddr import IPAddress
@@ -23,9 +22,11 @@ from ipaudit.addresses import parse_ip, parse_network
 from ipaudit.errors import IpauditError
 from ipaudit.findings import identity_key, known_code
 from ipaudit.model import DhcpServer, Finding, Host, Inventory, Severity
+from ipaudit.safe_decode import DecodeError, load_json, read_file_bytes
 
 SCHEMA_VERSION = 1
-
+# A scan of a whole /16 (65,536 hosts) writes about 6 MiB; four times that leaves room and bounds memory.
+MAX_INVENTORY_BYTES = 24 * 1024 * 1024
 
 class InventoryError(IpauditError):
     """An inventory file that is not the scan JSON."""
@@ -74,6 +75,17 @@ def _optional_ip(record: dict, key: str, where: str) -> IPAddress | None:
     if value in (None, ""):
         return None
     try:
+        ip = parse_ip(str(value))
+    except IpauditError:
+        raise InventoryError(f"{where}: {key} {value!r} is not an IP address") from None
+    # Every DHCP server field is DHCPv4: an IPv6 value here would crash the subnet arithmetic later.
+    if ip.version != 4:
+        raise InventoryError(f"{where}: DHCP server {key} {value!r} is not an IPv4 address")
+    return ip
+
+
+def _ip_or_refuse(value: Any, key: str, where: str) -> IPAddress:
+    try:
         return parse_ip(str(value))
     except IpauditError:
         raise InventoryError(f"{where}: {key} {value!r} is not an IP address") from None
@@ -101,21 +113,28 @@ def _server(record: Any, where: str) -> DhcpServer:
     if not isinstance(dns, list):
         raise InventoryError(f"{where}: 'dns' must be a list")
     lease_time = record.get("lease_time")
-    if lease_time is not None and not isinstance(lease_time, int):
+    if lease_time is not None and (not isinstance(lease_time, int) or isinstance(lease_time, bool) or lease_time < 0):
         raise InventoryError(f"{where}: 'lease_time' must be a whole number of seconds")
+    subnet_mask = _optional_ip(record, "subnet_mask", where)
+    if subnet_mask is not None and not subnet_mask.is_netmask():
+        raise InventoryError(f"{where}: DHCP server subnet_mask {str(subnet_mask)!r} is not a netmask "
+                             "(its one bits must be contiguous, like 255.255.255.0)")
     return DhcpServer(
         server_id=_optional_ip(record, "server_id", where),
         mac=_text(record.get("mac")),
         offered_ip=_optional_ip(record, "offered_ip", where),
-        subnet_mask=_optional_ip(record, "subnet_mask", where),
+        subnet_mask=subnet_mask,
         router=_optional_ip(record, "router", where),
-        dns=tuple(parse_ip(str(d)) for d in dns),
+        dns=tuple(_ip_or_refuse(d, "dns", where) for d in dns),
         lease_time=lease_time,
         relay=_optional_ip(record, "relay", where),
     )
 
 
 def _finding(record: Any, where: str) -> Finding:
+    addresses = record.get("addresses") if isinstance(record, dict) else None
+    if addresses is not None and (not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses)):
+        raise InventoryError(f"{where}: a finding's 'addresses' must be a list of strings")
     try:
         code = known_code(str(record["code"]))
         if code is None:
@@ -138,25 +157,31 @@ def inventory_from_dict(document: Any, where: str = "inventory") -> Inventory:
     if not isinstance(document["hosts"], list) or not isinstance(document["dhcp_servers"], list):
         raise InventoryError(f"{where}: 'hosts' and 'dhcp_servers' must be lists")
     subnet = document.get("subnet")
+    if subnet:
+        try:
+            subnet = parse_network(str(subnet))
+        except IpauditError as problem:
+            raise InventoryError(f"{where}: {problem.message}") from None
+    findings = document.get("findings") or []
+    if not isinstance(findings, list):
+        raise InventoryError(f"{where}: 'findings' must be a list")
     return Inventory(
         hosts=tuple(_host(h, where) for h in document["hosts"]),
         dhcp_servers=tuple(_server(s, where) for s in document["dhcp_servers"]),
         interface=_text(document.get("interface")),
-        subnet=parse_network(subnet) if subnet else None,
-        findings=tuple(_finding(f, where) for f in document.get("findings") or ()),
+        subnet=subnet or None,
+        findings=tuple(_finding(f, where) for f in findings),
     )
 
 
 def load_inventory(path: str) -> Inventory:
+    """Read one ``--inventory`` file: strict JSON, at most ``MAX_INVENTORY_BYTES`` (see ``safe_decode``)."""
+    where = f"inventory {path}"
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as problem:
-        raise InventoryError(f"cannot read inventory {path}: {problem.strerror}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as problem:
-        raise InventoryError(f"inventory {path} is not JSON (line {problem.lineno}: {problem.msg})") from None
-    return inventory_from_dict(document, where=f"inventory {path}")
+        document = load_json(read_file_bytes(path, where, MAX_INVENTORY_BYTES), where)
+    except DecodeError as problem:
+        raise InventoryError(problem.message, problem.hint) from None
+    return inventory_from_dict(document, where=where)
 
 
 def inventory_to_json(inventory: Inventory) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import logging
+
 import pytest
 from click.testing import CliRunner
 
@@ -43,3 +45,14 @@ def wait_until_listening():
             assert time.monotonic() < deadline, "listener did not open its raw socket in time"
             time.sleep(0.02)
     return wait
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ipaudit_logger():
+    """In-process CLI runs point the ``ipaudit`` logger at stderr and stop propagation; undo that after each test
+    so caplog sees the records of the next one."""
+    logger = logging.getLogger("ipaudit")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers[:] = saved[0]
+    logger.propagate, logger.level = saved[1], saved[2]

@@ -162,7 +162,7 @@ def test_a_long_capture_streams_in_bounded_memory(tmp_path):
         handle.write(_record(twin))
     script = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
               "from ipaudit.scan.pcap import inventory_from_pcap; a = inventory_from_pcap(sys.argv[1], None); "
-              "print(a.frames, len(a.inventory.hosts), [(f.code, f.addresses) for f in a.inventory.findings])")
+              "print(a.frames, len(a.inventory.hosts), [(str(f.code), f.addresses) for f in a.inventory.findings])")
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert done.returncode == 0, done.stderr

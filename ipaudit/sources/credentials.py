@@ -25,11 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from ipaudit.safe_decode import DecodeError, load_yaml, read_file_bytes
 from ipaudit.sources.interface import SourceError
 from ipaudit.sources.source_uri import parse_source_uri
 
 FIELDS = ("username", "password", "token", "api_key", "api_secret")
 SECRET_FIELDS = ("password", "token", "api_key", "api_secret")
+MAX_CREDENTIALS_BYTES = 1024 * 1024
 
 
 class Secret:
@@ -133,23 +135,19 @@ def _warn_if_readable(path: str) -> None:
 
 def load_file(path: str, *, required: bool) -> dict[str, dict[str, str]]:
     """The credentials file as ``{key: {field: value}}``; errors name the file and line, never its content."""
-    import yaml
-
     if not os.path.exists(path):
         if required:
             raise SourceError(f"credentials file {path} (from IPAUDIT_CREDENTIALS) does not exist")
         return {}
     _warn_if_readable(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
-    except OSError as problem:
-        raise SourceError(f"cannot read credentials file {path}: {problem.strerror}") from None
-    except yaml.YAMLError as problem:
-        # The YAML message quotes the offending line, which may hold a password: give the position only.
-        mark = getattr(problem, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SourceError(f"credentials file {path} is not valid YAML{where}") from None
+        # The decoder's reasons can quote the text they choked on, which may be a password: position only.
+        document = load_yaml(read_file_bytes(path, f"credentials file {path}", MAX_CREDENTIALS_BYTES),
+                             f"credentials file {path}", quote_problem=False)
+    except DecodeError as problem:
+        detail = problem.detail.removesuffix(": invalid YAML")
+        raise SourceError(f"credentials file {path} is not valid YAML {detail}" if detail.startswith("at line")
+                          else problem.message, problem.hint) from None
     if document is None:
         return {}
     if not isinstance(document, dict):

@@ -10,13 +10,17 @@ and never a credential.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 import re
 import sys
 from typing import Any
 
 from ipaudit import __version__
+from ipaudit.safe_decode import DecodeError
 from ipaudit.sources.credentials import Credentials, Secret, credentials_for
+from ipaudit.sources.http_transfer import MAX_BODY_BYTES, BodyTooLarge, DeadlineExceeded, HttpAnswer, exchange
 from ipaudit.sources.interface import DhcpSource, SourceError, SourceOptions
 from ipaudit.sources.source_uri import SourceAddress, parse_source_uri, safe_uri
 
@@ -39,6 +43,7 @@ class HttpClient:
         self._secrets: list[str] = []
         self._session = None
         self._warned_insecure = False
+        self._warned_plain = False
 
     # --- setup ---------------------------------------------------------------------------
 
@@ -93,6 +98,7 @@ class HttpClient:
             text = value.reveal() if isinstance(value, Secret) else value
             if text:
                 self._secrets.append(text)
+                self._warn_if_plain_http()
 
     def basic_auth(self, username: str, password: Secret) -> None:
         self.keep_secret(password)
@@ -166,7 +172,10 @@ class HttpClient:
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
                 headers: dict | None = None, expect_json: bool = True, ok_statuses: tuple[int, ...] = ()) -> Any:
-        """Send one request; return the decoded JSON (or the response when ``expect_json`` is false)."""
+        """Send one request; return the decoded JSON (or the ``HttpAnswer`` when ``expect_json`` is false).
+
+        ``--source-timeout`` bounds the whole exchange and the body is size-capped (``http_transfer``).
+        """
         import requests
 
         session = self._session_or_new()
@@ -174,12 +183,16 @@ class HttpClient:
         what = f"{method.upper()} /{path.lstrip('/').split('?')[0]}"
         timeout = self.options.timeout
         try:
-            response = session.request(method, url, json=json, params=params, headers=headers, timeout=timeout,
-                                       allow_redirects=False)
+            response = exchange(session, method, url, timeout=timeout, json=json, params=params, headers=headers,
+                                allow_redirects=False)
+        except (requests.exceptions.Timeout, DeadlineExceeded):
+            raise self.error(f"no answer within {timeout:g}s ({what})",
+                             hint="is the host up? give it longer with --source-timeout") from None
+        except BodyTooLarge:
+            raise self.error(f"the answer to {what} is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB",
+                             hint="is this the right host and port for this kind of source?") from None
         except requests.exceptions.SSLError as problem:
             raise self._tls_error(problem) from None
-        except requests.exceptions.Timeout:
-            raise self.error(f"no answer within {timeout:g}s ({what})", hint="is the host up? give it longer with --source-timeout") from None
         except requests.exceptions.ConnectionError as problem:
             reason = _connection_reason(problem, self.address.port or _default_port(self.address))
             hint = None
@@ -196,18 +209,30 @@ class HttpClient:
                              hint=self.auth_hint)
         if 300 <= response.status_code < 400:
             target = response.headers.get("Location", "?")
-            raise self.error(f"HTTP {response.status_code} redirect to {target} ({what})",
+            raise self.error(f"HTTP {response.status_code} redirect to {safe_uri(target)} ({what})",
                              hint="check http vs https and the port in the source URI")
         if response.status_code >= 400:
             raise self.error(f"HTTP {response.status_code} {response.reason or ''} from {what}".replace("  ", " "))
         if not expect_json:
             return response
         try:
-            return response.json()
-        except ValueError:
+            return response.json(f"the answer to {what}")
+        except DecodeError as problem:
             kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-            raise self.error(f"{what} did not return JSON (got {kind}, {len(response.content)} bytes)",
-                             hint="is this the right host and port for this kind of source?") from None
+            if "not JSON" in problem.message:
+                raise self.error(f"{what} did not return JSON (got {kind}, {len(response.body)} bytes)",
+                                 hint="is this the right host and port for this kind of source?") from None
+            raise self.error(problem.message, problem.hint) from None
+
+    def _warn_if_plain_http(self) -> None:
+        """Credentials over http:// to another machine can be read on the wire: say so, once."""
+        # Called from keep_secret, which every credential (basic auth, tokens, login bodies) passes through.
+        if self._warned_plain or self.address.transport != "http" or _is_loopback(self.address.host):
+            return
+        self._warned_plain = True
+        logging.getLogger(__name__).warning(
+            "%s: credentials are sent over plain http:// to a host that is not this machine; "
+            "anyone on the network path can read them: use https:// if the server offers it", self.source)
 
     def _tls_error(self, problem: Exception) -> SourceError:
         text = str(problem)
@@ -328,11 +353,20 @@ def _default_port(address: SourceAddress) -> int:
     return 443 if address.transport == "https" else 80
 
 
-def _json_or_none(response) -> Any:
+def _json_or_none(response: HttpAnswer) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except DecodeError:
         return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _tls_reason(problem: Exception) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from ipaudit.safe_decode import DecodeError
 from ipaudit.sources.cluster import RESOURCES, ClusterDocuments, items_of
 from ipaudit.sources.credentials import Secret
 from ipaudit.sources.http import HttpClient
@@ -68,9 +69,11 @@ def fetch_documents(url: str | None = None, serviceaccount_dir: str | None = Non
                 if response.status_code == 404:
                     continue
                 try:
-                    answer = response.json()
-                except ValueError:
-                    raise client.error(f"GET {path} did not return JSON") from None
+                    answer = response.json(f"the answer to GET {path}")
+                except DecodeError as problem:
+                    if "not JSON" in problem.message:
+                        raise client.error(f"GET {path} did not return JSON") from None
+                    raise client.error(problem.message, problem.hint) from None
                 break
             if answer is None:
                 if not resource.is_configmap:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 
+from ipaudit.safe_decode import DecodeError, check_depth
 from ipaudit.sources.files import read_text
 from ipaudit.sources.interface import SourceError
 
@@ -24,12 +25,26 @@ def load_kea_json(path: str, source: str) -> dict:
     """The parsed document of a Kea config file, or a SourceError naming the file and line."""
     text = _plain_json(read_text(path, source, "Kea config"), path, source, depth=0)
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as problem:
         raise SourceError(f"{source}: {path} is not valid Kea JSON ({problem.msg} at line {problem.lineno})") from None
+    except (RecursionError, ValueError) as problem:
+        raise SourceError(f"{source}: {path} is not valid Kea JSON ({_short(problem)})") from None
+    try:
+        check_depth(document, f"{source}: {path}")
+    except DecodeError as problem:
+        raise SourceError(problem.message) from None
     if not isinstance(document, dict):
         raise SourceError(f"{source}: {path} does not hold a JSON object")
     return document
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+def _short(problem: Exception) -> str:
+    return "nested too deeply" if isinstance(problem, RecursionError) else " ".join(str(problem).split())[:80]
 
 
 def _plain_json(text: str, path: str, source: str, depth: int) -> str:

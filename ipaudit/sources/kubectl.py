@@ -8,11 +8,11 @@ with a note instead of an error.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 
+from ipaudit.safe_decode import DecodeError, load_json
 from ipaudit.sources.cluster import RESOURCES, ClusterDocuments, ClusterResource, items_of
 from ipaudit.sources.interface import SourceError
 
@@ -39,9 +39,16 @@ def _problem_line(stderr: str) -> str:
     return "no error message"
 
 
+def child_environment(environ=None) -> dict[str, str]:
+    """The environment for kubectl: ours without ``IPAUDIT_*``, which may hold router passwords and tokens."""
+    environ = os.environ if environ is None else environ
+    return {name: value for name, value in environ.items() if not name.upper().startswith("IPAUDIT_")}
+
+
 def _run(command: list[str], timeout: float, where: str) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=timeout + 5, env=os.environ.copy())
+        return subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=timeout + 5,
+                              env=child_environment())
     except subprocess.TimeoutExpired:
         raise SourceError(f"{where}: kubectl did not answer within {timeout + 5:g}s") from None
     except OSError as problem:
@@ -67,9 +74,9 @@ def fetch_documents(context: str | None = None, timeout: float = 30.0) -> Cluste
         if not text:
             continue  # --ignore-not-found: the ConfigMap does not exist
         try:
-            answer = json.loads(text)
-        except ValueError:
-            raise SourceError(f"{where}: kubectl get {resource.kubectl_type} did not print JSON") from None
+            answer = load_json(text, f"{where}: the output of kubectl get {resource.kubectl_type}")
+        except DecodeError as problem:
+            raise SourceError(problem.message, problem.hint) from None
         if not isinstance(answer, dict):
             raise SourceError(f"{where}: kubectl get {resource.kubectl_type} printed an unexpected shape")
         documents.extend(items_of(answer))

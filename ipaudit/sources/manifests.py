@@ -8,7 +8,6 @@ Pools. Kinds that hold no pool are reported back as notes, not errors.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -16,6 +15,7 @@ from ipaudit.controllers import Rejection, cilium, kube_vip, metallb
 from ipaudit.controllers.services import Node, Vip, nodes_from_documents, vips_from_services
 from ipaudit.errors import ManifestError
 from ipaudit.model import Pool
+from ipaudit.safe_decode import DecodeError, load_yaml, load_yaml_documents, read_file_bytes, text_of
 
 TEMPLATE_MARKER = re.compile(r"\$\{[^}\s]*\}|\{\{|\{%")
 POOL_KINDS = {"IPAddressPool", "CiliumLoadBalancerIPPool"}
@@ -60,16 +60,12 @@ def _is_legacy_metallb(document: dict) -> bool:
 
 
 def _legacy_configmap_config(document: dict, source: str) -> Any:
-    """Decode the YAML held in the legacy MetalLB ConfigMap's ``config`` key."""
-    import yaml
-
+    """Decode the YAML held in the legacy MetalLB ConfigMap's ``config`` key (bounded, like every file)."""
     where = f"{source}: MetalLB ConfigMap 'config' key"
     try:
-        return yaml.safe_load(document["data"]["config"]) or {}
-    except yaml.YAMLError as problem:
-        line = getattr(getattr(problem, "problem_mark", None), "line", None)
-        at = f" line {line + 1}" if line is not None else ""
-        raise ManifestError(f"{where} is not valid YAML{at}") from None
+        return load_yaml(document["data"]["config"], where) or {}
+    except DecodeError as problem:
+        raise ManifestError(f"{where} is not valid YAML ({problem.detail})", problem.hint) from None
 
 
 def pools_from_documents(documents: Iterable[Any], source: str, kube_vip_configmap: str | None = None,
@@ -156,29 +152,22 @@ def template_marker(text: str) -> tuple[str, int] | None:
     return None
 
 
-def read_manifest_text(text: str, source: str) -> list[Any]:
-    """Decode multi-document YAML (JSON is YAML too), naming the file and line on error."""
-    import yaml
-
+def read_manifest_text(text: str | bytes, source: str) -> list[Any]:
+    """Decode multi-document YAML (JSON is YAML too) through ``safe_decode``, naming the file and line."""
     try:
-        return list(yaml.safe_load_all(text))
-    except yaml.YAMLError as problem:
-        mark = getattr(problem, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        reason = getattr(problem, "problem", None) or "invalid YAML"
-        raise ManifestError(f"{source}{at}: {reason}") from None
+        return load_yaml_documents(text, source)
+    except DecodeError as problem:
+        raise ManifestError(problem.message, problem.hint) from None
 
 
 def _read_text(path: str) -> tuple[str, str]:
-    if path == "-":
-        return sys.stdin.read(), "<stdin>"
+    """A ``--from`` file's text (``-``: standard input), size-bounded and checked by ``safe_decode``."""
+    source = "<stdin>" if path == "-" else path
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read(), path
-    except OSError as problem:
-        raise ManifestError(f"cannot read manifest {path}: {problem.strerror}") from None
-    except UnicodeDecodeError:
-        raise ManifestError(f"manifest {path} is not UTF-8 text") from None
+        raw = read_file_bytes(path, "standard input" if path == "-" else f"manifest {path}")
+        return text_of(raw, source), source
+    except DecodeError as problem:
+        raise ManifestError(problem.message, problem.hint) from None
 
 
 def _decode(text: str, source: str) -> list[Any]:

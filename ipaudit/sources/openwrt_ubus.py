@@ -85,6 +85,7 @@ class _UbusSession:
         return self.client.post(self.endpoint, body)
 
     def login(self, username: str, password) -> None:
+        self.client.keep_secret(password)
         answer = self._post("session", "login", {"username": username, "password": password.reveal()})
         status, data = self._unpack(answer, "session login")
         if status == UBUS_PERMISSION_DENIED:

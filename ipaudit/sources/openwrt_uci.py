@@ -209,7 +209,7 @@ def ranges_from_uci(dhcp_values: dict, network_values: dict, facts: FactsBuilder
         if pool is None:
             facts.note(f"{label}: start {start} / limit {limit} leave no addresses on {address}/{prefix}")
             continue
-        facts.add_range(str(IPAddress(pool.first)), str(IPAddress(pool.last)), f"{origin} {label} ({interface})",
+        facts.add_range(str(IPAddress(pool.first, pool.version)), str(IPAddress(pool.last, pool.version)), f"{origin} {label} ({interface})",
                         subnet=IPNetwork(f"{address}/{prefix}").cidr)
 
 

@@ -77,6 +77,7 @@ class PiholeSource(DhcpSource):
             if isinstance(status, dict) and status.get("session", {}).get("valid"):
                 return False
             credentials.require("password", source=self.uri)
+        client.keep_secret(credentials.password)
         answer = client.post(f"{prefix}/auth", {"password": credentials.password.reveal()})
         session = client.require_dict(answer, "session", where="POST /api/auth")
         if not session.get("valid"):

@@ -50,5 +50,14 @@ def source_class(scheme: str) -> type[DhcpSource]:
 
 
 def open_source(uri: str, options: SourceOptions | None = None) -> DhcpSource:
-    """The source object for a URI; reading it is a separate step (``.read()``)."""
-    return source_class(scheme_of(uri))(uri, options or SourceOptions())
+    """The source object for a URI; reading it is a separate step (``.read()``).
+
+    An HTTP source URI is parsed here, before any source can word a message around it,
+    so a password typed into the URI is refused first and never printed.
+    """
+    scheme = scheme_of(uri)
+    if scheme.endswith(("+http", "+https")):
+        from ipaudit.sources.source_uri import parse_source_uri
+
+        parse_source_uri(uri)
+    return source_class(scheme)(uri, options or SourceOptions())

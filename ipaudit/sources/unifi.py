@@ -59,6 +59,7 @@ class UnifiSource(DhcpSource):
         with client:
             facts = FactsBuilder(client.source)
             site = client.address.path or "default"
+            client.keep_secret(credentials.password)
             body = {"username": credentials.username, "password": credentials.password.reveal()}
             prefix, logout = self._login(client, body)
             try:
