@@ -44,6 +44,23 @@ class Code(StrEnum):
     MULTIPLE_DHCP_SERVERS = "multiple-dhcp-servers"
     UNAUTHORIZED_DHCP_SERVER = "unauthorized-dhcp-server"
     ARP_SENDER_MISMATCH = "arp-sender-mismatch"
+    # issue 8: pools on a live cluster, and the LAN facts that decide verdicts
+    GATEWAY_UNKNOWN = "gateway-unknown"
+    GATEWAYS_DISAGREE = "gateways-disagree"
+    DHCP_RANGE_OUTSIDE_SUBNET = "dhcp-range-outside-subnet"
+    VIP_LIVE_ON_NODE = "vip-live-on-node"
+    VIP_CLAIMED_BY_FOREIGN_DEVICE = "vip-claimed-by-foreign-device"
+    # issue 9: the scanner on tricky and hostile LANs
+    ARP_FLUX = "arp-flux"
+    MAC_MOVED = "mac-moved"
+    PROXY_ARP = "proxy-arp"
+    ARP_FLOOD = "arp-flood"
+    ARP_MALFORMED = "arp-malformed"
+    DHCP_SERVER_ON_THIS_HOST = "dhcp-server-on-this-host"
+    DHCP_SERVER_SPOOFED = "dhcp-server-spoofed"
+    DHCP_PACKET_MALFORMED = "dhcp-packet-malformed"
+    # issue 10: the audit job
+    AUDIT_FAILED = "audit-failed"
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,23 @@ RULES: dict[Code, Rule] = {rule.code: rule for rule in (
     Rule(Code.MULTIPLE_DHCP_SERVERS, CRITICAL, "scan", "more than one DHCP server answered"),
     Rule(Code.UNAUTHORIZED_DHCP_SERVER, CRITICAL, "scan", "a DHCP server not in `--allowed-dhcp`"),
     Rule(Code.ARP_SENDER_MISMATCH, INFO, "scan", "Ethernet source differs from ARP sender (likely proxy ARP)"),
+    Rule(Code.GATEWAY_UNKNOWN, WARNING, "check-pool",
+         "no gateway given or found, so a pool holding the router cannot be caught"),
+    Rule(Code.GATEWAYS_DISAGREE, WARNING, "check-pool", "DHCP offers or sources name different routers"),
+    Rule(Code.DHCP_RANGE_OUTSIDE_SUBNET, WARNING, "check-pool", "a DHCP range lies outside the subnet"),
+    Rule(Code.VIP_LIVE_ON_NODE, INFO, "check-pool", "a pool address answered only by a cluster node's MAC: a live VIP"),
+    Rule(Code.VIP_CLAIMED_BY_FOREIGN_DEVICE, CRITICAL, "check-pool",
+         "a device that is not a cluster node answers for a VIP"),
+    Rule(Code.ARP_FLUX, WARNING, "scan", "one host answers for its IPs from several NICs (arp_ignore=0)"),
+    Rule(Code.MAC_MOVED, INFO, "scan", "an IP moved cleanly to a new MAC (a VIP failover)"),
+    Rule(Code.PROXY_ARP, INFO, "scan", "a router answers ARP for a block of addresses it routes"),
+    Rule(Code.ARP_FLOOD, WARNING, "scan", "far more ARP replies than asked for, from many or one MAC"),
+    Rule(Code.ARP_MALFORMED, INFO, "scan", "ARP frames with an all-zero, broadcast or multicast sender MAC"),
+    Rule(Code.DHCP_SERVER_ON_THIS_HOST, WARNING, "scan", "a DHCP server listens on this machine itself"),
+    Rule(Code.DHCP_SERVER_SPOOFED, CRITICAL, "scan",
+         "an offer uses an allowed server's id from another MAC or IP source"),
+    Rule(Code.DHCP_PACKET_MALFORMED, INFO, "scan", "a DHCP packet field could not be read; the rest was kept"),
+    Rule(Code.AUDIT_FAILED, CRITICAL, "audit", "an audit run could not check the LAN"),
 )}
 
 #: The separator inside identity keys; codes, IPs, MACs and Kubernetes names never contain it.
