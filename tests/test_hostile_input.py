@@ -272,6 +272,22 @@ CASES: list[Case] = [
                         ' "spec": {"addresses": ["192.0.2.250-192.0.2.254"]}}]}',
          env={"IPAUDIT_PIHOLE_PASSWORD": SECRET, "IPAUDIT_TOKEN": SECRET},
          check=_kubectl_env_clean),
+    # --- objects the API server's schema refuses: manifest-rejected, never an internal error ---------
+    *[Case(f"schema-{label}", (lambda text: lambda w: ["check-pool", "--from", w.file("shape.yaml", text),
+                                                        "--subnet", "192.0.2.0/24"])(text),
+           refused=False, says="manifest-rejected")
+      for label, text in [
+          ("metadata-number", "kind: IPAddressPool\nmetadata: 5\nspec: {addresses: [192.0.2.0/28]}\n"),
+          ("spec-number", "kind: IPAddressPool\nmetadata: {name: p}\nspec: 5\n"),
+          ("kube-vip-data-number", "kind: ConfigMap\nmetadata: {name: kubevip, namespace: kube-system}\ndata: 5\n"),
+          ("pool-list-number", "kind: L2Advertisement\nmetadata: {name: l}\nspec: {ipAddressPools: 5}\n"),
+          ("pool-list-nested", "kind: L2Advertisement\nmetadata: {name: l}\nspec: {ipAddressPools: [[1]]}\n"),
+          ("cilium-block-number", "kind: CiliumLoadBalancerIPPool\nmetadata: {name: c}\nspec: {blocks: [5]}\n"),
+          ("service-ingress-number", "kind: Service\nmetadata: {name: s}\nspec: {type: LoadBalancer}\n"
+                                     "status: {loadBalancer: {ingress: 5}}\n"),
+          ("labels-number", "kind: IPAddressPool\nmetadata: {name: p, labels: 5}\nspec: {addresses: [192.0.2.0/28]}\n"),
+          ("selector-number", "kind: L2Advertisement\nmetadata: {name: l}\nspec: {ipAddressPoolSelectors: [7]}\n"),
+      ]],
     # --- outside text with terminal escapes: the central sanitiser shows them as \xNN ------------
     # MetalLB refuses the pool (a /40 is no prefix), so the names reach the findings table.
     Case("manifest-name-with-escape", lambda w: ["check-pool", "--from", w.file(

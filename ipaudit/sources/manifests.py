@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Sequence
 
 from ipaudit.controllers import Rejection, cilium, kube_vip, metallb
+from ipaudit.controllers.shapes import shape_problem
 from ipaudit.controllers.services import Node, Vip, nodes_from_documents, vips_from_services
 from ipaudit.errors import ManifestError
 from ipaudit.model import Pool
@@ -68,6 +69,15 @@ def _legacy_configmap_config(document: dict, source: str) -> Any:
         raise ManifestError(f"{where} is not valid YAML ({problem.detail})", problem.hint) from None
 
 
+def _schema_rejection(kind: str, name: Any, refused: tuple[str, str], source: str) -> Rejection:
+    path, expected = refused
+    shown = f"{kind} {name}" if isinstance(name, str) and name else f"{kind} (unnamed)"
+    return Rejection("the API server", shown, path, f"the API server's schema: {path} must be "
+                     f"{expected}", f"write {path} as {expected}", "Kubernetes openAPIV3Schema of the CRD / core type",
+                     effect="kubectl apply refuses the object, so the controller never sees it", source=source,
+                     pool=name if kind in POOL_KINDS and isinstance(name, str) else None)
+
+
 def pools_from_documents(documents: Iterable[Any], source: str, kube_vip_configmap: str | None = None,
                          from_cluster: bool = False) -> PoolManifests:
     """Every pool, refusal, advertisement, VIP and node in decoded Kubernetes objects.
@@ -80,13 +90,22 @@ def pools_from_documents(documents: Iterable[Any], source: str, kube_vip_configm
     wanted_kube_vip = kube_vip.configmap_name(kube_vip_configmap)
     by_kind: dict[str, list[dict]] = {}
     notes: list[str] = []
+    schema_rejections: list[Rejection] = []
     for document in (d for top in documents for d in _flatten(top)):
         if document is None:
             continue
         if not isinstance(document, dict):
             raise ManifestError(f"{source}: a document is not a Kubernetes object")
         kind = str(document.get("kind") or "")
-        name = (document.get("metadata") or {}).get("name")
+        metadata = document.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        refused = shape_problem(document) if kind in POOL_KINDS | KNOWN_KINDS | {"ConfigMap"} else None
+        if refused is not None:
+            schema_rejections.append(_schema_rejection(kind, name, refused, source))
+            continue
+        if metadata is not None and not isinstance(metadata, dict):
+            notes.append(f"{source}: ignored {kind or 'an object with no kind'} (its metadata is not a mapping)")
+            continue
         if _is_legacy_metallb(document):
             kind = "legacy-metallb"
         elif kube_vip.is_configmap(document, wanted_kube_vip):
@@ -97,7 +116,7 @@ def pools_from_documents(documents: Iterable[Any], source: str, kube_vip_configm
             continue
         by_kind.setdefault(kind, []).append(document)
     pools: list[Pool] = []
-    rejections: list[Rejection] = []
+    rejections: list[Rejection] = schema_rejections
     advertised: set[str] | None = None
     advertisement: dict[str, bool | None] = {}
     metallb_found = metallb.ipaddresspools(by_kind.get("IPAddressPool", []), by_kind.get("L2Advertisement", []), source)
