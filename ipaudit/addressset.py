@@ -64,7 +64,7 @@ class AddressSet:
 
     def _set_runs(self, runs: tuple[tuple[int, int], ...]) -> None:
         self._runs = runs
-        self._bounds = None
+        self._bounds: tuple[list[int], list[int]] | None = None
         self._wide: dict[int, AddressSet] = {}
 
     @property
@@ -111,7 +111,8 @@ class AddressSet:
         return AddressSet._from_runs(tuple(result))
 
     def __sub__(self, other: AddressSet) -> AddressSet:
-        runs, result, position, pending = self._runs, [], 0, None
+        runs, position, pending = self._runs, 0, None
+        result: list[tuple[int, int]] = []
         if not runs:
             return self
         # Only the cuts that reach into this set's span matter: a small set minus a huge one stays cheap.
@@ -166,7 +167,7 @@ class AddressSet:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, AddressSet) and self._runs == other._runs
 
-    __hash__ = None  # mutable-looking containers of IPs are compared, not hashed
+    __hash__ = None  # type: ignore[assignment]  # sets of IPs are compared, not hashed
 
     def runs(self) -> Iterator[tuple[int, int, int]]:
         """(first, last, version) as plain integers: cheap to scan when there are many runs."""
@@ -225,7 +226,7 @@ def intersecting_pairs(sets: Sequence[AddressSet]) -> list[tuple[int, int]]:
     """
     runs = sorted((first, last, index) for index, member in enumerate(sets) for first, last in member._runs)
     open_runs: list[tuple[int, int]] = []
-    pairs = set()
+    pairs: set[tuple[int, int]] = set()
     for first, last, index in runs:
         while open_runs and open_runs[0][0] < first:
             heappop(open_runs)

@@ -119,9 +119,9 @@ def _read_pool(document: dict, order: int, config: CiliumConfig, source: str) ->
             effect = NOT_CREATED if entry.startswith("cidr:") else NOT_LOADED
             upstream = f"{TYPES} CiliumLoadBalancerIPPoolIPBlock" if entry.startswith("cidr:") else \
                 f"{LBIPAM} ipRangeFromBlock"
-            reject(entry, parsed, extra, upstream, effect)
+            reject(entry, parsed, str(extra), upstream, effect)
             return None
-        blocks.append((entry, parsed, extra))
+        blocks.append((entry, parsed, bool(extra)))
     return _Candidate(name, document, blocks, order)
 
 

@@ -69,7 +69,7 @@ def parse_entry(entry: Any) -> list[IPRange]:
         width = None if address is None else (32 if address.version == 4 else 128)
         if ":" in address_text and address is not None and address.version == 4:
             width = 128  # ::ffff:a.b.c.d/len: Go keeps an IPv6 mask and applies its last 32 bits
-        if address is None or not prefix.isdigit() or int(prefix) > width:
+        if address is None or width is None or not prefix.isdigit() or int(prefix) > width:
             if "," in entry:
                 rule = "a comma list inside one entry is not a CIDR"
             elif not slash and go_parse_ip(entry.strip()) is not None:

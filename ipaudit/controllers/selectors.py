@@ -63,5 +63,5 @@ def required_labels(selector: Mapping | None) -> dict[str, str] | None:
     for expression in selector.get("matchExpressions") or ():
         values = (expression or {}).get("values") or ()
         if (expression or {}).get("operator") == "In" and len(values) == 1:
-            required.setdefault(str(expression["key"]), str(values[0]))
+            required.setdefault(str(expression["key"]), str(next(iter(values))))
     return required

@@ -218,6 +218,8 @@ class Lab:
 
     def path(self, name: str) -> str:
         """A file path in the lab's private temporary directory (removed on teardown)."""
+        if self.workdir is None:
+            raise LabError("the lab has no working directory: it is closed or was never opened")
         return os.path.join(self.workdir, name)
 
     # -- plumbing ---------------------------------------------------------------------------

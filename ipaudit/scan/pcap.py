@@ -194,7 +194,7 @@ def pcap_frames(path: str) -> Iterator[bytes]:
     try:
         with _quiet_scapy():
             try:
-                reader = RawPcapReader(capture)
+                reader = RawPcapReader(capture)  # type: ignore[arg-type]  # any binary file object works
             except (Scapy_Exception, *_DAMAGED):
                 raise PcapError(f"cannot read capture {path}: not a pcap or pcapng file",
                                 hint="write it with tcpdump -w FILE") from None

@@ -92,6 +92,12 @@ class Credentials:
             raise SourceError(f"{source}: no {' or '.join(f.replace('_', ' ') for f in missing)} for this source",
                               hint=self.where_to_set(*missing))
 
+    def secret(self, field: str, source: str) -> Secret:
+        """The secret in ``field``, or the SourceError ``require`` raises when it is missing."""
+        self.require(field, source=source)
+        value = getattr(self, field)
+        return value if isinstance(value, Secret) else Secret(str(value))
+
     def auth_hint(self, *fields: str) -> str:
         """For 401/403: which places the rejected fields came from."""
         places = sorted({self.origins.get(f, "nowhere") for f in fields})

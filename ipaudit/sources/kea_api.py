@@ -164,7 +164,7 @@ def leases_from_api(raw: list, source: str, now: datetime, client=None) -> tuple
         expires = None
         if isinstance(entry.get("cltt"), int) and isinstance(entry.get("valid-lft"), int):
             expires = from_epoch(entry["cltt"] + entry["valid-lft"])
-            if expires <= now:
+            if expires is not None and expires <= now:
                 expired += 1
                 continue
         leases.append(Lease(ip=ip, mac=normal_mac(entry.get("hw-address")), hostname=entry.get("hostname") or None,

@@ -59,8 +59,9 @@ class UnifiSource(DhcpSource):
         with client:
             facts = FactsBuilder(client.source)
             site = client.address.path or "default"
-            client.keep_secret(credentials.password)
-            body = {"username": credentials.username, "password": credentials.password.reveal()}
+            password = credentials.secret("password", self.uri)
+            client.keep_secret(password)
+            body = {"username": credentials.username, "password": password.reveal()}
             prefix, logout = self._login(client, body)
             try:
                 base = f"{prefix}/api/s/{site}"
