@@ -130,13 +130,13 @@ def test_tls_with_ca_cert_verifies(tls_server, self_signed):
         assert client.get("/api") == {"ok": True}
 
 
-def test_tls_insecure_warns_once(tls_server, capfd):
+def test_tls_insecure_warns_once(tls_server, caplog):
     tls_server.expect_request("/api").respond_with_json({"ok": True})
     with client_for(tls_server, SourceOptions(insecure=True), scheme="pihole+https") as client:
         assert client.get("/api") == {"ok": True}
         assert client.get("/api") == {"ok": True}
-    warnings = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
-    assert warnings == [f"ipaudit: warning: TLS certificate of {client.source} is not verified (--insecure)"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [f"TLS certificate of {client.source} is not verified (--insecure)"]
 
 
 def test_missing_ca_file(tls_server):
@@ -199,13 +199,14 @@ def test_secret_from_file_variable(tmp_path):
     assert creds.password.reveal() == PASSWORD
 
 
-def test_readable_credentials_file_warns(tmp_path, capsys):
+def test_readable_credentials_file_warns(tmp_path, caplog):
     creds_file = write_credentials(tmp_path / "c.yaml", "h:\n  password: x\n", mode=0o644)
     credentials_for("adguard+http://h", {"IPAUDIT_CREDENTIALS": str(creds_file)})
-    assert f"credentials file {creds_file} is readable by group or others: chmod 600" in capsys.readouterr().err
+    assert f"credentials file {creds_file} is readable by group or others: chmod 600" in caplog.text
+    caplog.clear()
     os.chmod(creds_file, 0o600)
     credentials_for("adguard+http://h", {"IPAUDIT_CREDENTIALS": str(creds_file)})
-    assert capsys.readouterr().err == ""
+    assert caplog.text == ""
 
 
 def test_broken_credentials_file_does_not_quote_its_content(tmp_path):

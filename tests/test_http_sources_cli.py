@@ -62,7 +62,9 @@ def test_tls_failure_through_the_cli_and_insecure_opt_in(tls_server, clean_env, 
     assert refused.exit_code == 3 and "TLS verification failed" in refused.stderr
     insecure = run_cli("sources", "show", uri, "--insecure")
     assert insecure.exit_code == 0 and "192.0.2.150" in insecure.stdout
-    assert "is not verified (--insecure)" in insecure.stderr
+    assert "ipaudit: warning: TLS certificate of" in insecure.stderr and "is not verified (--insecure)" in insecure.stderr
+    quiet = run_cli("sources", "show", uri, "--insecure", "-q")
+    assert quiet.exit_code == 0 and "192.0.2.150" in quiet.stdout and quiet.stderr == ""
 
 
 def test_tls_with_ca_cert_through_the_cli(tls_server, self_signed, clean_env, run_cli):

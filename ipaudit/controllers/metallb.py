@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from netaddr import IPAddress, IPNetwork, IPRange, IPSet
+from netaddr import IPNetwork, IPRange, IPSet
 
 from ipaudit.controllers import (EntryRefused, Rejection, go_parse_ip, overlapping_pairs, ranges_of,
                                  without_ipv4_ends)

@@ -18,9 +18,9 @@ and str are masked.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -135,8 +135,8 @@ def _warn_if_readable(path: str) -> None:
     except OSError:
         return
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        print(f"ipaudit: warning: credentials file {path} is readable by group or others: chmod 600 {path}",
-              file=sys.stderr)
+        logging.getLogger(__name__).warning("credentials file %s is readable by group or others: chmod 600 %s",
+                                            path, path)
 
 
 def load_file(path: str, *, required: bool) -> dict[str, dict[str, str]]:

@@ -14,7 +14,6 @@ import ipaddress
 import logging
 import os
 import re
-import sys
 from typing import Any
 
 from ipaudit import __version__
@@ -89,7 +88,7 @@ class HttpClient:
 
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         if not self._warned_insecure:
-            print(f"ipaudit: warning: TLS certificate of {self.source} is not verified (--insecure)", file=sys.stderr)
+            logging.getLogger(__name__).warning("TLS certificate of %s is not verified (--insecure)", self.source)
             self._warned_insecure = True
 
     def keep_secret(self, *values: str | Secret | None) -> None:

@@ -9,7 +9,7 @@ the command line and merges them all.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Sequence
 
 from ipaudit.addresses import parse_spec
@@ -85,12 +85,13 @@ def pool_sources(query: PoolQuery) -> list[PoolSource]:
 
 
 def merge(first: PoolManifests, second: PoolManifests) -> PoolManifests:
-    """Two sources' findings as one: tuples joined, advertised names united, the first empty reason kept."""
+    """Two sources' findings as one: lists joined, advertised names united, the first empty reason kept."""
     advertised = None if first.advertised is None and second.advertised is None else \
         frozenset((first.advertised or frozenset()) | (second.advertised or frozenset()))
-    joined = {f.name: getattr(first, f.name) + getattr(second, f.name) for f in fields(PoolManifests)
-              if isinstance(getattr(first, f.name), tuple)}
-    return PoolManifests(**joined, advertised=advertised, empty_reason=first.empty_reason or second.empty_reason)
+    return PoolManifests(pools=first.pools + second.pools, advertised=advertised, notes=first.notes + second.notes,
+                         rejections=first.rejections + second.rejections,
+                         advertisement=first.advertisement + second.advertisement, vips=first.vips + second.vips,
+                         nodes=first.nodes + second.nodes, empty_reason=first.empty_reason or second.empty_reason)
 
 
 def typed_pools(specs: Sequence[str]) -> list[Pool]:
