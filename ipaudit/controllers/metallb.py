@@ -9,7 +9,7 @@ the error. So one rejection here means no MetalLB pool is checked as if it were 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from netaddr import IPNetwork, IPRange, IPSet
 
@@ -144,6 +144,30 @@ def _check_overlaps(entries: list[tuple[str, str, IPRange]], config: MetallbConf
         return  # MetalLB stops at the first overlap
 
 
+def _parse_addresses(name: str, addresses: list, entries: list[tuple[str, str, IPRange]],
+                     on_refused: Callable[[str, EntryRefused], None]) -> tuple[list[IPRange], list[str]] | None:
+    """Each entry of one pool parsed as MetalLB parses it: the ranges, and the entries that yield none.
+
+    None when any entry is refused (each refusal reported through ``on_refused``). The
+    ranges are also added to ``entries`` for the overlap check across pools.
+    """
+    ranges: list[IPRange] = []
+    empty: list[str] = []
+    refused = False
+    for entry in addresses:
+        try:
+            parsed = parse_entry(entry)
+        except EntryRefused as refusal:
+            on_refused(str(entry), refusal)
+            refused = True
+            continue
+        if not parsed:
+            empty.append(str(entry))
+        ranges.extend(parsed)
+        entries.extend((name, str(entry), r) for r in parsed)
+    return None if refused else (ranges, empty)
+
+
 def ipaddresspools(pool_documents: list[dict], l2_documents: list[dict], source: str) -> MetallbConfig:
     """The MetalLB CRD configuration (IPAddressPool + L2Advertisement) in ``source``."""
     config = MetallbConfig()
@@ -170,22 +194,13 @@ def ipaddresspools(pool_documents: list[dict], l2_documents: list[dict], source:
             reject("", "pool has no prefixes defined (spec.addresses is empty)",
                    "list at least one CIDR or range in spec.addresses", f"{CONFIG_GO} addressPoolFromCR")
             continue
-        ranges: list[IPRange] = []
-        refused = False
-        for entry in addresses:
-            try:
-                parsed = parse_entry(entry)
-            except EntryRefused as refusal:
-                reject(str(entry), refusal.rule, refusal.fix, refusal.upstream)
-                refused = True
-                continue
-            if not parsed:
-                config.notes.append(f"{source}: IPAddressPool {name} entry {entry!r} mixes IPv4 and IPv6: "
-                                    "MetalLB accepts it but hands out nothing from it")
-            ranges.extend(parsed)
-            entries.extend((name, str(entry), r) for r in parsed)
-        if refused:
+        parsed = _parse_addresses(name, addresses, entries,
+                                  lambda entry, refusal: reject(entry, refusal.rule, refusal.fix, refusal.upstream))
+        if parsed is None:
             continue
+        ranges, empty = parsed
+        config.notes.extend(f"{source}: IPAddressPool {name} entry {entry!r} mixes IPv4 and IPv6: MetalLB accepts "
+                            "it but hands out nothing from it" for entry in empty)
         labels_by_pool[name] = labels_of(document)
         config.pools.append(_pool(name, [str(a) for a in addresses], ranges, spec.get("avoidBuggyIPs") is True,
                                   kind="metallb", source=source,
@@ -298,19 +313,11 @@ def legacy_configmap(document: dict, parsed: Any, source: str) -> MetallbConfig:
             reject("bgp-advertisements", "cannot have bgp-advertisements configuration element in a layer2 "
                    "address pool", "remove bgp-advertisements, or make the pool protocol: bgp")
             continue
-        ranges: list[IPRange] = []
-        refused = False
-        for entry in addresses:
-            try:
-                parsed_entry = parse_entry(entry)
-            except EntryRefused as refusal:
-                reject(str(entry), refusal.rule, refusal.fix)
-                refused = True
-                continue
-            ranges.extend(parsed_entry)
-            entries.extend((name, str(entry), r) for r in parsed_entry)
-        if refused:
+        parsed = _parse_addresses(name, addresses, entries,
+                                  lambda entry, refusal: reject(entry, refusal.rule, refusal.fix))
+        if parsed is None:
             continue
+        ranges = parsed[0]
         config.pools.append(_pool(name, [str(a) for a in addresses], ranges, pool.get("avoid-buggy-ips") is True,
                                   kind="metallb-configmap", source=source,
                                   auto_assign=pool.get("auto-assign", True) is not False, protocol=protocol,
