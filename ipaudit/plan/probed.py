@@ -37,10 +37,13 @@ def mark_unprobed(advice: Sequence[Recommendation], probed: AddressSet, interfac
     for item in advice:
         blocks = [item.block] if item.block is not None else list(item.zones)
         unprobed = AddressSet(blocks) - probed if blocks else AddressSet()
-        if unprobed:
-            check = (f"check it with 'ipaudit check-pool {format_range(item.block)} -i {interface}'"
-                     if item.block is not None else f"run 'ipaudit scan -i {interface}' and pass --inventory")
+        if unprobed and item.block is not None:
             item = replace(item, message=f"{item.message}. Not probed: -i {interface} asked only about the "
-                           f"pools' addresses, so {describe_set(unprobed)} may be in use; {check} before using it")
+                           f"pools' addresses, so {describe_set(unprobed)} may be in use; check it with "
+                           f"'ipaudit check-pool {format_range(item.block)} -i {interface}' before using it")
+        elif unprobed:
+            item = replace(item, message=f"{item.message}. Not probed: {unprobed.size} of these addresses were "
+                           f"not asked about by -i {interface}; run 'ipaudit scan -i {interface}' and pass "
+                           "--inventory before using one")
         marked.append(item)
     return marked
