@@ -14,7 +14,6 @@ from netaddr import IPAddress, IPRange
 from ipaudit.addressset import AddressSet
 from ipaudit.exitstatus import ExitStatus
 from ipaudit.facts import LanOptions, LanQuery, assemble_lan, parse_macs
-from ipaudit.findings import Code
 from ipaudit.errors import IpauditError
 from ipaudit.inventory import inventory_to_dict
 from ipaudit.model import ClusterNode, Host, Inventory, Lan, Pool
