@@ -7,6 +7,7 @@ holds them. Where it came from is kept in ``Lan.subnet_origin`` for the report.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -14,7 +15,8 @@ from netaddr import IPNetwork
 
 from ipaudit.addresses import parse_ip, parse_network, parse_spec
 from ipaudit.addressset import AddressSet
-from ipaudit.model import DhcpFacts, DhcpRange, Inventory, Lan, Lease
+from ipaudit.errors import IpauditError
+from ipaudit.model import ClusterNode, DhcpFacts, DhcpRange, Host, Inventory, Lan, Lease
 from ipaudit.sources.interface import SourceOptions
 
 
@@ -28,6 +30,8 @@ class LanOptions:
     reserved: tuple[str, ...] = ()
     nodes: tuple[str, ...] = ()
     in_use: tuple[str, ...] = ()
+    #: --node-mac: the MACs the cluster's nodes answer ARP from, each item possibly comma-separated.
+    node_macs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,33 @@ def assemble_lan(options: LanOptions, inventories: Sequence[Inventory] = (), dhc
     return Lan(subnet=subnet, subnet_origin=origin, gateway=gateway, dhcp_ranges=dhcp_ranges,
                reserved=reserved, reserved_addresses=reserved_addresses, nodes=nodes, in_use=in_use, hosts=hosts, leases=leases,
                dhcp_servers=servers,
-               notes=tuple(f"{facts.source}: {n}" for facts in dhcp_facts for n in facts.notes))
+               notes=tuple(f"{facts.source}: {n}" for facts in dhcp_facts for n in facts.notes),
+               cluster_nodes=_cluster_nodes(nodes, hosts, options.node_macs))
+
+
+#: A MAC as people write it: six octets separated by ':' or '-', or Cisco's three dotted groups.
+MAC_TEXT = re.compile(r"[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}")
+
+
+def parse_macs(specs: Iterable[str]) -> tuple[str, ...]:
+    """``--node-mac`` values (repeatable, comma-separated) as lower-case colon-separated MACs."""
+    macs = []
+    for spec in specs:
+        for item in (part.strip().lower() for part in spec.split(",")):
+            if not MAC_TEXT.fullmatch(item):
+                raise IpauditError(f"--node-mac {item!r} is not a MAC address", hint="write it like 02:1a:00:00:00:0b")
+            digits = re.sub(r"[^0-9a-f]", "", item)
+            if int(digits[:2], 16) & 1:
+                raise IpauditError(f"--node-mac {item!r} is a multicast or broadcast MAC, never a node's own")
+            macs.append(":".join(digits[i:i + 2] for i in range(0, 12, 2)))
+    return tuple(dict.fromkeys(macs))
+
+
+def _cluster_nodes(nodes: AddressSet, hosts: Sequence[Host], node_macs: Sequence[str]) -> tuple[ClusterNode, ...]:
+    """The nodes' MACs: each --node address seen answering ARP (scan or probe), and each --node-mac."""
+    found = [ClusterNode(mac=mac.lower().replace("-", ":"), ip=host.ip)
+             for host in hosts if host.ip in nodes for mac in host.macs]
+    return tuple(dict.fromkeys(found + [ClusterNode(mac=mac) for mac in parse_macs(node_macs)]))
 
 
 def _union(specs: Iterable[str]) -> AddressSet:

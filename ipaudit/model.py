@@ -158,6 +158,26 @@ def usable(subnet: IPNetwork) -> AddressSet:
 
 
 @dataclass(frozen=True)
+class ClusterNode:
+    """A cluster node as the LAN sees it: the MAC it answers ARP from, and its IP and name when known.
+
+    A node answers ARP for every VIP it announces, so a pool address answered only by
+    these MACs is the cluster's own live VIP, not a conflict.
+    """
+
+    mac: str
+    ip: IPAddress | None = None
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``worker-1 (198.51.100.11, 02:..)``: the name when known, else the IP, else the MAC."""
+        if self.name:
+            return f"{self.name} ({', '.join(str(p) for p in (self.ip, self.mac) if p is not None)})"
+        return f"{self.ip} ({self.mac})" if self.ip is not None else self.mac
+
+
+@dataclass(frozen=True)
 class Lan:
     """All facts about one LAN that the planner checks pools against."""
 
@@ -174,6 +194,10 @@ class Lan:
     leases: tuple[Lease, ...] = ()
     dhcp_servers: tuple[DhcpServer, ...] = ()
     notes: tuple[str, ...] = ()
+    #: The nodes whose MACs are known (from --node-mac, or a --node IP seen answering ARP).
+    cluster_nodes: tuple[ClusterNode, ...] = ()
+    #: VIPs a Service's status holds (in use, not only requested), with the Service (namespace/name).
+    assigned_vips: tuple[tuple[IPAddress, str], ...] = ()
 
     def __post_init__(self):
         # Accept any address collection (an IPSet, a list of ranges) and keep AddressSets.
@@ -214,6 +238,30 @@ class Lan:
         if self.subnet is None:
             return AddressSet()
         return usable(self.subnet) - self.taken_set
+
+    @cached_property
+    def macs_by_ip(self) -> dict[IPAddress, tuple[str, ...]]:
+        """Every MAC seen answering for each live address, over all inventories, lower-case and sorted."""
+        seen: dict[IPAddress, set[str]] = {}
+        for host in self.hosts:
+            seen.setdefault(host.ip, set()).update(mac.lower().replace("-", ":") for mac in host.macs)
+        return {ip: tuple(sorted(macs)) for ip, macs in seen.items()}
+
+    @cached_property
+    def nodes_by_mac(self) -> dict[str, ClusterNode]:
+        """The known cluster nodes by MAC; a named record wins over a bare one for the same MAC."""
+        known: dict[str, ClusterNode] = {}
+        for node in self.cluster_nodes:
+            if node.mac not in known or (node.name and not known[node.mac].name):
+                known[node.mac] = node
+        return known
+
+    @cached_property
+    def assigned_vip_services(self) -> dict[IPAddress, str]:
+        services: dict[IPAddress, list[str]] = {}
+        for ip, service in self.assigned_vips:
+            services.setdefault(ip, []).append(service)
+        return {ip: ", ".join(sorted(set(names))) for ip, names in services.items()}
 
     @cached_property
     def labels(self) -> dict[IPAddress, str]:

@@ -63,7 +63,8 @@ def _group(decorators: list[Callable], fold: Callable[[dict], tuple[str, Any]], 
 
 def _lan_query(values: dict) -> tuple[str, LanQuery]:
     options = LanOptions(subnet=values["subnet"], gateway=values["gateway"], dhcp_ranges=values["dhcp_ranges"],
-                         reserved=values["reserved"], nodes=values["nodes"], in_use=values["in_use"])
+                         reserved=values["reserved"], nodes=values["nodes"], in_use=values["in_use"],
+                         node_macs=values["node_macs"])
     sources = SourceOptions(ca_cert=values["ca_cert"], insecure=values["insecure"], timeout=values["source_timeout"])
     return "lan", LanQuery(options=options, inventories=values["inventories"], dhcp_sources=values["dhcp_sources"],
                            source_options=sources)
@@ -78,6 +79,9 @@ lan_options = _group([
     click.option("--reserved", metavar="SPEC", multiple=True,
                  help="Static IPs and DHCP reservations (repeatable)."),
     click.option("--node", "nodes", metavar="SPEC", multiple=True, help="Cluster node addresses (repeatable)."),
+    click.option("--node-mac", "node_macs", metavar="MAC", multiple=True,
+                 help="MACs the cluster's nodes answer ARP from, so a live VIP is not called a conflict "
+                 "(repeatable, comma-separated; a --node seen by -i or --inventory is learnt by itself)."),
     click.option("--in-use", "in_use", metavar="SPEC", multiple=True, help="Addresses known to be taken (repeatable)."),
     click.option("--inventory", "inventories", metavar="FILE", multiple=True,
                  help="JSON written by 'ipaudit scan --format json' (repeatable)."),
@@ -88,7 +92,7 @@ lan_options = _group([
     click.option("--insecure", is_flag=True, help="Do not verify HTTPS certificates of sources (prints a warning)."),
     click.option("--source-timeout", type=Seconds(0.1, 600), default=10.0, show_default=True, metavar="S",
                  help="Total seconds allowed for each HTTP request to a DHCP source."),
-], _lan_query, ("subnet", "gateway", "dhcp_ranges", "reserved", "nodes", "in_use", "inventories", "dhcp_sources",
+], _lan_query, ("subnet", "gateway", "dhcp_ranges", "reserved", "nodes", "node_macs", "in_use", "inventories", "dhcp_sources",
                 "ca_cert", "insecure", "source_timeout"))
 
 

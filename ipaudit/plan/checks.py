@@ -16,7 +16,9 @@ from ipaudit.addressset import AddressSet, intersecting_pairs
 from ipaudit.addresses import describe_set, format_range, format_set
 from ipaudit.findings import Code, finding
 from ipaudit.model import Finding, Lan, Pool
+from ipaudit.plan.ownership import classify, ownership_findings
 from ipaudit.plan.zones import DHCP_BUFFER
+
 #: A pool spanning more /24s than this is summarised rather than listed for .0/.255.
 BUGGY_IP_LIST_LIMIT = 256
 
@@ -99,7 +101,10 @@ def _labelled(addresses: AddressSet, labels: dict[IPAddress, str], limit: int = 
 
 
 def check_in_use(pool: Pool, lan: Lan) -> Iterator[Finding]:
-    in_use = pool.addresses & lan.in_use
+    # A node answering for a VIP is the cluster at work, not a conflict: ownership sorts who answers.
+    owners = classify(pool.addresses & lan.in_use, lan)
+    yield from ownership_findings(pool, owners)
+    in_use = owners.foreign
     if in_use:
         yield _finding(Code.POOL_ADDRESS_IN_USE, pool,
                        f"{_labelled(in_use, lan.labels)} already in use on the LAN: a device answers there "

@@ -11,13 +11,15 @@ from typing import Sequence
 
 from netaddr import IPRange
 
-from ipaudit.addresses import parse_ip
+from ipaudit.addresses import parse_ip, parse_spec
 from ipaudit.addressset import AddressSet
 from ipaudit.errors import IpauditError
 from ipaudit.facts import LanQuery, build_lan, read_lan_facts
 from ipaudit.findings import Code, finding
 from ipaudit.model import Finding, Inventory, Lan, Pool
 from ipaudit.plan.checks import check_lan_knowledge, check_pools
+from ipaudit.plan.ownership import unresolved_nodes_note, with_cluster
+from ipaudit.plan.probed import dhcp_truths, mark_unprobed
 from ipaudit.plan.recommend import Recommendation, recommend_block, recommend_for_check
 from ipaudit.plan.status import status_of
 from ipaudit.report.interface import PlanReport
@@ -53,8 +55,9 @@ class RecommendRequest:
     name: str = "lan-pool"
 
 
-def _probe(probe: LiveProbe, pools: Sequence[Pool]) -> tuple[list[Inventory], list[str]]:
-    """What the wire says about the pools' IPv4 addresses; IPv6 has no ARP, so it is noted, not probed."""
+def _probe(probe: LiveProbe, pools: Sequence[Pool], nodes: AddressSet) -> tuple[list[Inventory], list[str], AddressSet]:
+    """What the wire says about the pools' IPv4 addresses and the nodes' (whose MACs tell a live VIP from a
+    foreign device); IPv6 has no ARP, so it is noted, not probed. Also returns the addresses ARPed."""
     addresses = AddressSet(r for p in pools for r in p.ranges)
     ipv4 = AddressSet(r for r in addresses.iter_ipranges() if r.version == 4)
     notes = []
@@ -64,12 +67,15 @@ def _probe(probe: LiveProbe, pools: Sequence[Pool]) -> tuple[list[Inventory], li
         raise IpauditError(f"the pools hold {ipv4.size} IPv4 addresses, more than the {MAX_PROBED_ADDRESSES} a "
                            "live probe sends ARP to", hint="check narrower pools, or pass --force")
     if not ipv4:
-        return [], notes
+        return [], notes, AddressSet()
+    node_ipv4 = AddressSet(r for r in nodes.iter_ipranges() if r.version == 4)
+    targets = ipv4 | node_ipv4 if node_ipv4.size <= MAX_PROBED_ADDRESSES or probe.force else ipv4
     from netaddr import IPSet
 
     from ipaudit.scan.live import probe_pool
 
-    return [probe_pool(probe.interface, IPSet(ipv4.iter_ipranges()), dhcp_timeout=probe.dhcp_timeout)], notes
+    return ([probe_pool(probe.interface, IPSet(targets.iter_ipranges()), dhcp_timeout=probe.dhcp_timeout)], notes,
+            targets)
 
 
 def _replacement(pool: Pool, advice: Sequence[Recommendation]) -> Pool:
@@ -99,6 +105,10 @@ def _with_cluster_nodes(query: LanQuery, manifests: PoolManifests) -> LanQuery:
     return replace(query, options=replace(query.options, nodes=query.options.nodes + found)) if found else query
 
 
+def _node_addresses(query: LanQuery) -> AddressSet:
+    return AddressSet(r for spec in query.options.nodes for r in parse_spec(spec).ranges)
+
+
 def run_check(request: CheckRequest) -> PlanReport:
     """Check every pool and Service VIP against the LAN, and recommend where troubled pools should go."""
     manifests = read_pools(request.pools)
@@ -109,13 +119,25 @@ def run_check(request: CheckRequest) -> PlanReport:
                            hint=None if manifests.empty_reason else "give a POOL like 192.168.1.240-245, or --from FILE")
     query = _with_cluster_nodes(request.lan, manifests)
     facts = read_lan_facts(query)  # before the probe, which keeps only CAP_NET_RAW once its sockets are open
-    live, probe_notes = _probe(request.probe, checked) if request.probe is not None else ([], [])
+    live, probe_notes, probed = ([], [], AddressSet()) if request.probe is None else \
+        _probe(request.probe, checked, _node_addresses(query))
     anchor = AddressSet(r for p in checked for r in p.ranges)
-    lan = build_lan(query, anchor or None, live, facts)
+    lan = with_cluster(build_lan(query, anchor or None, live, facts),
+                       [(node.name, node.internal_ips) for node in manifests.nodes],
+                       [(vip.ip, vip.service) for vip in manifests.vips if vip.assigned])
     findings = rejection_findings(manifests) + check_pools(checked, lan, dict(manifests.advertisement))
     advice = recommend_for_check(pools, lan, findings)
+    if request.probe is not None:
+        dhcp_found, dhcp_notes = dhcp_truths(live, request.probe.interface, request.probe.dhcp_timeout)
+        findings += dhcp_found
+        probe_notes += dhcp_notes
+        # A scan inventory swept its whole subnet; the probe asked only about ``probed``.
+        swept = probed | AddressSet(inventory.subnet for inventory in facts.inventories if inventory.subnet)
+        advice = mark_unprobed(advice, swept, request.probe.interface)
+    node_note = unresolved_nodes_note(lan)
     return PlanReport(pools=tuple(checked), findings=tuple(findings), recommendations=tuple(advice), lan=lan,
-                      status=status_of(findings), notes=(*manifests.notes, *probe_notes, *lan.notes),
+                      status=status_of(findings),
+                      notes=(*manifests.notes, *probe_notes, *([node_note] if node_note else []), *lan.notes),
                       emitted=tuple(_replacement(p, advice) for p in pools), vips=manifests.vips)
 
 
