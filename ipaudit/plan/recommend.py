@@ -16,6 +16,9 @@ from ipaudit.plan.zones import DHCP_BUFFER, FreeBlocks, dhcp_shrink, free_space,
 ZONES_SHOWN = 8
 #: Findings a new block would fix; the other warnings have their own fix in their message.
 MOVE_CODES = frozenset({Code.POOL_NO_BUFFER, Code.DHCP_RANGE_FILLS_SUBNET})
+#: Critical findings a new block would not fix: the device squatting a live VIP must go, and a refused
+#: manifest must be written correctly, wherever the pool is.
+STAY_CODES = frozenset({Code.VIP_CLAIMED_BY_FOREIGN_DEVICE, Code.MANIFEST_REJECTED})
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,8 @@ def _place(lan: Lan, block: IPRange | None, others: Sequence[Pool], size: int,
 
 
 def troubled(pool: Pool, findings: Sequence[Finding]) -> bool:
-    return any(f.pool == pool.name and (f.severity is Severity.CRITICAL or f.code in MOVE_CODES)
-               for f in findings)
+    return any(f.pool == pool.name and f.code not in STAY_CODES and
+               (f.severity is Severity.CRITICAL or f.code in MOVE_CODES) for f in findings)
 
 
 def recommend_for_check(pools: Sequence[Pool], lan: Lan, findings: Sequence[Finding]) -> list[Recommendation]:
