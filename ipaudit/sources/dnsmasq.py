@@ -321,6 +321,7 @@ class DnsmasqSource(DhcpSource):
         reservations: list[Reservation] = []
         notes: list[str] = []
         routers: list[IPAddress] = []
+        router_set = False  # an option 3 line, even an empty one ("send no router")
         lease_file = None
         lease_file_ro = False
         for name, value, where in load_options(target.path, self.uri):
@@ -346,12 +347,12 @@ class DnsmasqSource(DhcpSource):
             elif name in ("dhcp-option", "O", "dhcp-option-force"):
                 found = router_option(value)
                 if found is not None:
+                    router_set = True
                     routers += [r for r in found[0] if r not in routers]
                     notes += [found[1]] if found[1] else []
         if not ranges:
             notes.append("no dynamic dhcp-range in the config")
-        elif not any(name in ("dhcp-option", "O", "dhcp-option-force") and router_option(value) is not None
-                     for name, value, _ in load_options(target.path, self.uri)):
+        elif not router_set:
             notes.append("no dhcp-option=3: dnsmasq offers its own address as the router")
         why_not = None
         if lease_file_ro and not lease_file:
