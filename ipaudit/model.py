@@ -106,6 +106,8 @@ class DhcpFacts:
     leases: tuple[Lease, ...] = ()
     reservations: tuple[Reservation, ...] = ()
     notes: tuple[str, ...] = ()
+    #: The router option the server hands its clients (dnsmasq option 3, ISC/Kea ``routers``), in config order.
+    routers: tuple[IPAddress, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,12 +180,39 @@ class ClusterNode:
 
 
 @dataclass(frozen=True)
+class KnownSubnet:
+    """The LAN's subnet of one address family, and who told us (``--subnet``, ``interface eth0`` ...)."""
+
+    network: IPNetwork
+    origin: str
+    #: Guessed (the /24 holding the DHCP range and the pools), not learned: checks say so.
+    assumed: bool = False
+
+
+@dataclass(frozen=True)
+class KnownRouter:
+    """A router address somebody named, and who: ``--gateway``, the kernel's default route, a DHCP source or offer."""
+
+    address: IPAddress
+    origin: str
+
+
+@dataclass(frozen=True)
 class Lan:
-    """All facts about one LAN that the planner checks pools against."""
+    """All facts about one LAN that the planner checks pools against.
+
+    ``subnet`` is the IPv4 subnet when one is known (else the only one), for callers that think in one
+    family; ``subnets`` holds one per family, and ``subnet_for(version)`` picks a pool range's own.
+    """
 
     subnet: IPNetwork | None = None
     subnet_origin: str = ""
     gateway: IPAddress | None = None
+    #: Who named ``gateway``; empty when it was built directly.
+    gateway_origin: str = ""
+    #: Every router named by anyone, in precedence order: all are protected, and disagreement is reported.
+    routers: tuple[KnownRouter, ...] = ()
+    subnets: tuple[KnownSubnet, ...] = ()
     dhcp_ranges: tuple[DhcpRange, ...] = ()
     reserved: tuple[Reservation, ...] = ()
     # Addresses typed with --reserved: no MAC or name, and possibly whole ranges.
@@ -205,6 +234,20 @@ class Lan:
             value = getattr(self, name)
             if not isinstance(value, AddressSet):
                 object.__setattr__(self, name, AddressSet(value))
+        # ``subnet`` and ``subnets`` describe one thing: fill whichever the caller left out.
+        if not self.subnets and self.subnet is not None:
+            object.__setattr__(self, "subnets", (KnownSubnet(self.subnet, self.subnet_origin),))
+        elif self.subnets and self.subnet is None:
+            primary = next((s for s in self.subnets if s.network.version == 4), self.subnets[0])
+            object.__setattr__(self, "subnet", primary.network)
+            object.__setattr__(self, "subnet_origin", primary.origin)
+        if self.gateway is not None and not any(r.address == self.gateway for r in self.routers):
+            object.__setattr__(self, "routers", (KnownRouter(self.gateway, self.gateway_origin or "gateway"),
+                                                 *self.routers))
+
+    def subnet_for(self, version: int) -> KnownSubnet | None:
+        """The LAN's subnet of address family ``version`` (4 or 6), if known."""
+        return next((s for s in self.subnets if s.network.version == version), None)
 
     # Derived sets are cached: the planner asks for them once per pool.
     @cached_property
@@ -223,8 +266,7 @@ class Lan:
     def owned_set(self) -> AddressSet:
         """Every address a device owns: gateway, reservations, hosts, leases, nodes, DHCP servers and offers."""
         singles = [a for s in self.dhcp_servers for a in (s.server_id, s.router, s.offered_ip) if a is not None]
-        if self.gateway is not None:
-            singles.append(self.gateway)
+        singles += [router.address for router in self.routers]
         return AddressSet([self.reserved_set, self.in_use, self.leased_set, self.nodes, *singles])
 
     @cached_property

@@ -138,9 +138,10 @@ def test_dhcp_fills_subnet():
     assert found["dhcp-range-fills-subnet"][0].severity is Severity.WARNING
 
 
-def test_unknown_subnet_is_info_and_skips_subnet_checks():
+def test_unknown_subnet_is_a_warning_and_skips_subnet_checks():
+    # issue 8 section 4: a check that silently skipped the subnet half must not exit 0.
     found = codes(check_pools([pool("192.168.1.0-10")], Lan(dhcp_ranges=lan().dhcp_ranges)))
-    assert found["subnet-unknown"][0].severity is Severity.INFO
+    assert found["subnet-unknown"][0].severity is Severity.WARNING
     assert "pool-includes-network-address" not in found
 
 

@@ -14,7 +14,7 @@ from netaddr import IPRange, IPSet
 from ipaudit.report.interface import OutputFormat
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-BLOG = ["--subnet", "192.168.1.0/24", "--dhcp-range"]
+BLOG = ["--subnet", "192.168.1.0/24", "--gateway", "192.168.1.1", "--dhcp-range"]
 
 
 def test_blog_before_the_shrink_is_critical_with_shrink_advice(run_cli):
@@ -136,13 +136,15 @@ def test_real_entry_point_and_module_run():
 def test_source_notes_reach_the_report(run_cli, tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "400")  # the note names a long temporary path: keep it on one line
     conf = tmp_path / "dnsmasq.conf"
-    conf.write_text(f"dhcp-range=192.168.1.2,192.168.1.120,12h\ndhcp-leasefile={tmp_path / 'gone.leases'}\n")
+    conf.write_text(f"dhcp-range=192.168.1.2,192.168.1.120,12h\ndhcp-option=option:router,192.168.1.1\n"
+                    f"dhcp-leasefile={tmp_path / 'gone.leases'}\n")
     result = run_cli("check-pool", "192.168.1.240-245", "--subnet", "192.168.1.0/24",
                      "--dhcp-source", f"dnsmasq:{conf}", "--format", "json")
     report = json.loads(result.stdout)
     assert result.exit_code == 0
     assert report["dhcp_ranges"][0]["range"] == "192.168.1.2-192.168.1.120"
-    (note,) = report["notes"]
+    gateway, note = report["notes"]
+    assert gateway == f"gateway 192.168.1.1 from the router option of dnsmasq:{conf}"
     assert note.startswith(f"dnsmasq:{conf}: ") and "leases unknown" in note
     table = run_cli("check-pool", "192.168.1.240-245", "--subnet", "192.168.1.0/24", "--dhcp-source", f"dnsmasq:{conf}")
     assert "notes:" in table.stdout and "leases unknown" in table.stdout

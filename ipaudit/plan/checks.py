@@ -33,32 +33,38 @@ def _count(addresses: AddressSet) -> str:
     return f"{size} address{'es' if size != 1 else ''}"
 
 
+def _family(addresses: AddressSet, version: int) -> AddressSet:
+    return AddressSet(r for r in addresses.iter_ipranges() if r.version == version)
+
+
 def check_subnet(pool: Pool, lan: Lan) -> Iterator[Finding]:
-    if lan.subnet is None:
-        return
-    subnet = lan.subnet
-    outside = pool.addresses - AddressSet([subnet])
-    if outside:
-        yield _finding(Code.POOL_OUTSIDE_SUBNET, pool,
-                       f"{describe_set(outside)} ({_count(outside)}) outside subnet {subnet}: "
-                       "nodes cannot answer ARP for addresses off their LAN", outside)
-    if subnet.version == 4 and subnet.prefixlen <= 30:
-        for code, address, what in ((Code.POOL_INCLUDES_NETWORK_ADDRESS, subnet.network, "network"),
-                                     (Code.POOL_INCLUDES_BROADCAST_ADDRESS, subnet.broadcast, "broadcast")):
-            if address in pool.addresses:
-                yield _finding(code, pool, f"includes {address}, the {what} address of {subnet}",
-                               AddressSet([address]))
-    elif subnet.version == 6 and subnet.prefixlen <= 126 and subnet.network in pool.addresses:
-        yield _finding(Code.POOL_INCLUDES_NETWORK_ADDRESS, pool,
-                       f"includes {subnet.network}, the subnet-router anycast address of {subnet}",
-                       AddressSet([subnet.network]))
+    """Each family of the pool against the LAN's subnet of that family: a dual-stack pool is two halves."""
+    for known in lan.subnets:
+        subnet = known.network
+        outside = _family(pool.addresses, subnet.version) - AddressSet([subnet])
+        if outside:
+            yield _finding(Code.POOL_OUTSIDE_SUBNET, pool,
+                           f"{describe_set(outside)} ({_count(outside)}) outside subnet {subnet}: "
+                           "nodes cannot answer ARP for addresses off their LAN", outside)
+        if subnet.version == 4 and subnet.prefixlen <= 30:
+            for code, address, what in ((Code.POOL_INCLUDES_NETWORK_ADDRESS, subnet.network, "network"),
+                                         (Code.POOL_INCLUDES_BROADCAST_ADDRESS, subnet.broadcast, "broadcast")):
+                if address in pool.addresses:
+                    yield _finding(code, pool, f"includes {address}, the {what} address of {subnet}",
+                                   AddressSet([address]))
+        elif subnet.version == 6 and subnet.prefixlen <= 126 and subnet.network in pool.addresses:
+            yield _finding(Code.POOL_INCLUDES_NETWORK_ADDRESS, pool,
+                           f"includes {subnet.network}, the subnet-router anycast address of {subnet}",
+                           AddressSet([subnet.network]))
 
 
 def check_gateway(pool: Pool, lan: Lan) -> Iterator[Finding]:
-    if lan.gateway is not None and lan.gateway in pool.addresses:
-        yield _finding(Code.POOL_INCLUDES_GATEWAY, pool,
-                       f"includes the gateway {lan.gateway}: announcing it would hijack the LAN's router",
-                       AddressSet([lan.gateway]))
+    """Every router anyone named: when sources disagree, a pool must keep clear of each of them."""
+    for router in lan.routers:
+        if router.address in pool.addresses:
+            yield _finding(Code.POOL_INCLUDES_GATEWAY, pool,
+                           f"includes the gateway {router.address} ({router.origin}): announcing it would hijack "
+                           "the LAN's router", AddressSet([router.address]))
 
 
 def check_dhcp(pool: Pool, lan: Lan) -> Iterator[Finding]:
@@ -198,7 +204,74 @@ def check_overlapping_pools(pools: Sequence[Pool]) -> Iterator[Finding]:
                               subject=(pool.name, other.name, *format_set(overlap)))
 
 
+def _families(pools: Sequence[Pool], lan: Lan) -> list[int]:
+    """The address families being checked: the pools', or for ``recommend`` (no pools) the DHCP ranges'."""
+    addresses = AddressSet(r for pool in pools for r in pool.ranges) if pools else lan.dhcp_set
+    return sorted({r.version for r in addresses.iter_ipranges()}) or [4]
+
+
+def check_subnet_known(pools: Sequence[Pool], lan: Lan) -> Iterator[Finding]:
+    """``subnet-unknown`` for each checked family with no subnet, or only an assumed one."""
+    for version in _families(pools, lan):
+        known = lan.subnet_for(version)
+        if known is None:
+            yield finding(Code.SUBNET_UNKNOWN,
+                          f"no IPv{version} subnet given or found (no DHCP source, scan inventory or local interface "
+                          "holds the pool), so the subnet, network, broadcast and free-zone checks were skipped; "
+                          "give --subnet CIDR", subject=(f"ipv{version}",))
+        elif known.assumed:
+            yield finding(Code.SUBNET_UNKNOWN,
+                          f"no IPv{version} subnet given or found: assumed {known.network}, the "
+                          f"/{known.network.prefixlen} holding the DHCP range and the checked addresses; if the "
+                          "LAN is wider or narrower the network, broadcast and free-zone verdicts are wrong: "
+                          "give --subnet CIDR", subject=(f"ipv{version}",))
+
+
+def check_gateway_known(pools: Sequence[Pool], lan: Lan) -> Iterator[Finding]:
+    """``gateway-unknown`` when an IPv4 check ran without any router, ``gateways-disagree`` when several are named."""
+    distinct = sorted({r.address for r in lan.routers})
+    if len(distinct) > 1:
+        named = "; ".join(f"{address} ({', '.join(r.origin for r in lan.routers if r.address == address)})"
+                          for address in distinct)
+        chosen = f"checks use {lan.gateway} ({lan.gateway_origin}) and keep pools clear of all of them" \
+            if lan.gateway is not None else "no single gateway was chosen; pools are kept clear of all of them"
+        yield finding(Code.GATEWAYS_DISAGREE,
+                      f"the LAN's sources name {len(distinct)} different routers: {named}; {chosen}. Check which "
+                      "is the router, and fix the DHCP server or route that names the wrong one",
+                      addresses=[str(a) for a in distinct], subject=[str(a) for a in distinct])
+    elif not distinct and 4 in _families(pools, lan):
+        yield finding(Code.GATEWAY_UNKNOWN,
+                      "no gateway known, so a pool holding the router cannot be caught. Give it with "
+                      "--gateway IP (your router's address), --dhcp-source URI (its router option), or "
+                      "--inventory from 'ipaudit scan' (the DHCP offer's router)")
+
+
+def check_dhcp_ranges_in_subnet(lan: Lan) -> Iterator[Finding]:
+    """``dhcp-range-outside-subnet`` for a range that spills out of the LAN's subnet of its family.
+
+    A range a source files under another subnet (a second VLAN in one Kea config) is that LAN's business,
+    not a mistake, so only ranges with no subnet of their own, or one overlapping ours, are judged.
+    """
+    for dhcp_range in lan.dhcp_ranges:
+        known = lan.subnet_for(dhcp_range.addresses.version)
+        if known is None:
+            continue
+        subnet = known.network
+        own = dhcp_range.subnet
+        if own is not None and own != subnet and not (own in subnet or subnet in own):
+            continue
+        outside = AddressSet([dhcp_range.addresses]) - AddressSet([subnet])
+        if outside:
+            text = format_range(dhcp_range.addresses)
+            yield finding(Code.DHCP_RANGE_OUTSIDE_SUBNET,
+                          f"DHCP range {text} ({dhcp_range.label}) is not inside subnet {subnet} "
+                          f"({known.origin}): {describe_set(outside)} lie outside it. Either the range or the "
+                          "subnet is wrong; the DHCP overlap checks used the range as given",
+                          addresses=format_set(outside), subject=(text, str(subnet)))
+
+
 def check_lan_knowledge(pools: Sequence[Pool], lan: Lan) -> Iterator[Finding]:
+    """What the LAN's facts leave unchecked or contradict: unknown DHCP range, subnet or gateway."""
     if not lan.dhcp_ranges:
         offers = [s for s in lan.dhcp_servers if s.offered_ip is not None]
         seen = ""
@@ -210,10 +283,9 @@ def check_lan_knowledge(pools: Sequence[Pool], lan: Lan) -> Iterator[Finding]:
                       "no DHCP range known, so overlap with DHCP cannot be checked." + seen +
                       " Give it with --dhcp-range FIRST-LAST (from your router's DHCP settings), "
                       "--dhcp-source URI, or --inventory from 'ipaudit scan'")
-    if lan.subnet is None:
-        yield finding(Code.SUBNET_UNKNOWN,
-                      "no subnet given and no local interface holds the pool, so the subnet, network, "
-                      "broadcast and free-zone checks were skipped; give --subnet CIDR")
+    yield from check_dhcp_ranges_in_subnet(lan)
+    yield from check_subnet_known(pools, lan)
+    yield from check_gateway_known(pools, lan)
 
 
 #: What announces a pool in layer-2 mode, by the controller that owns the pool.

@@ -35,6 +35,8 @@ def facts_from_status(status: dict, facts: FactsBuilder) -> None:
     elif v4.get("range_start") and v4.get("range_end"):
         subnet = parse_subnet(v4.get("gateway_ip"), v4.get("subnet_mask"))
         facts.add_range(v4["range_start"], v4["range_end"], f"adguard dhcp v4 ({interface})", subnet=subnet)
+        # v4.gateway_ip is what AdGuard's DHCP server hands out as the router (option 3).
+        facts.add_router(v4.get("gateway_ip"), what="v4.gateway_ip")
     else:
         facts.note(f"adguard: DHCP is enabled on {interface} but has no IPv4 range")
     for lease in status.get("leases") or []:

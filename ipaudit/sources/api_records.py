@@ -114,6 +114,7 @@ class FactsBuilder:
         self.leases: list[Lease] = []
         self.reservations: list[Reservation] = []
         self.notes: list[str] = []
+        self.routers: list[IPAddress] = []
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -127,6 +128,16 @@ class FactsBuilder:
         dhcp_range = DhcpRange(addresses=IPRange(first, last), label=label, subnet=subnet)
         self.ranges.append(dhcp_range)
         return dhcp_range
+
+    def add_router(self, ip: Any, what: str = "router") -> None:
+        """The router (DHCP option 3) the server hands its clients; a bad value is a note, not a failure."""
+        address = parse_address(ip)
+        if address is None or address.version != 4 or int(address) == 0:
+            if ip not in (None, ""):
+                self.note(f"skipped a {what} that is not an IPv4 address ({ip!r})")
+            return
+        if address not in self.routers:
+            self.routers.append(address)
 
     def add_lease(self, ip: Any, mac: Any = None, hostname: Any = None, expires: datetime | None = None,
                   what: str = "lease") -> None:
@@ -147,4 +158,4 @@ class FactsBuilder:
 
     def facts(self) -> DhcpFacts:
         return DhcpFacts(source=self.source, ranges=tuple(self.ranges), leases=tuple(self.leases),
-                         reservations=tuple(self.reservations), notes=tuple(self.notes))
+                         reservations=tuple(self.reservations), notes=tuple(self.notes), routers=tuple(self.routers))

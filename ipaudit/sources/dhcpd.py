@@ -124,6 +124,7 @@ class _Config:
     subnets: list[IPNetwork] = field(default_factory=list)
     reservations: list[Reservation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    routers: list[IPAddress] = field(default_factory=list)
 
 
 def _ip(text: str, where: str, config: _Config) -> IPAddress:
@@ -160,6 +161,8 @@ def _walk(statements: list[Statement], config: _Config, path: str, subnet: IPNet
             _range(words[1:], where, config, subnet, shared)
         elif keyword == "host" and statement.block is not None:
             _host(statement, where, config)
+        elif keyword == "option" and len(words) > 2 and words[1].lower() == "routers" and statement.block is None:
+            _routers(words[2:], config)
         elif keyword in ("subnet6", "range6") and not any("IPv6" in n for n in config.notes):
             config.notes.append("IPv6 declarations (subnet6/range6) are not read")
 
@@ -174,6 +177,20 @@ def _range(args: list[str], where: str, config: _Config, subnet: IPNetwork | Non
     low, high = sorted((low, high))
     label = config.label + (f" subnet {subnet}" if subnet else "") + (f" (shared-network {shared})" if shared else "")
     config.ranges.append(DhcpRange(addresses=IPRange(low, high), label=label, subnet=subnet))
+
+
+def _routers(args: list[str], config: _Config) -> None:
+    """``option routers 192.168.1.1, 192.168.1.2;`` (dhcp-options(5)), at any scope above a host."""
+    for item in " ".join(args).split(","):
+        item = item.strip()
+        try:
+            address = IPAddress(item, version=4)
+        except Exception:  # noqa: BLE001 - a DNS name, resolved by dhcpd at start, not by us
+            if item:
+                config.notes.append(f"option routers {item} is a name, not read")
+            continue
+        if address not in config.routers:
+            config.routers.append(address)
 
 
 def _host(statement: Statement, where: str, config: _Config) -> None:
@@ -326,4 +343,4 @@ class DhcpdSource(DhcpSource):
             reservations += omapi_hosts
             notes += lease_notes
         return DhcpFacts(source=self.uri, ranges=tuple(config.ranges), leases=tuple(leases),
-                         reservations=tuple(reservations), notes=tuple(notes))
+                         reservations=tuple(reservations), notes=tuple(notes), routers=tuple(config.routers))

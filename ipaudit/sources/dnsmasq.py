@@ -37,7 +37,9 @@ _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _MAX_DEPTH = 10
 # The options DnsmasqSource reads, long and short names (man dnsmasq, OPTIONS).
 DHCP_OPTIONS = frozenset({"dhcp-range", "f", "dhcp-host", "g", "dhcp-leasefile", "dhcp-lease-file", "l",
-                          "leasefile-ro", "read-ethers"})
+                          "leasefile-ro", "read-ethers", "dhcp-option", "O", "dhcp-option-force"})
+# man dnsmasq, --dhcp-option: option 3 is the router, by number or as option:router.
+ROUTER_OPTION = frozenset({"3", "option:router"})
 
 
 # --- the config file -----------------------------------------------------------------------------
@@ -188,6 +190,31 @@ def parse_dhcp_range(value: str, label: str) -> tuple[DhcpRange | None, str | No
     return DhcpRange(addresses=IPRange(low, high), label=name, subnet=subnet), None
 
 
+def router_option(value: str) -> tuple[list[IPAddress], str | None] | None:
+    """The routers in one ``dhcp-option=`` value, or None when it sets another option.
+
+    ``[tag:<tag>,...][encap:<opt>,][vi-encap:<ent>,][vendor:[<class>],]<opt>|option:<name>,[<value>...]``
+    (man dnsmasq); old configs (OpenWrt's generated ones among them) write a tag bare or as ``net:``.
+    ``0.0.0.0`` means "the address of the machine running dnsmasq", which a config file does not say.
+    """
+    items = [item.strip() for item in value.split(",")]
+    while items and (items[0].lower().startswith(("tag:", "net:", "set:"))
+                     or (not items[0].isdigit() and ":" not in items[0])):
+        items.pop(0)
+    if not items or items[0].lower() not in ROUTER_OPTION:
+        return None  # another option, or one inside an encapsulation or vendor class
+    routers, note = [], None
+    for item in items[1:]:
+        if not _IPV4.match(item):
+            continue
+        address = IPAddress(item, 4)
+        if int(address) == 0:
+            note = "dhcp-option=3,0.0.0.0: the router offered is dnsmasq's own address, not known from the config"
+        else:
+            routers.append(address)
+    return routers, note
+
+
 def dhcp_host_fields(value: str) -> tuple[str | None, str | None, str | None, bool]:
     """(IPv4 address, first MAC, hostname, ignore) of one ``dhcp-host=`` value (man dnsmasq, --dhcp-host).
 
@@ -293,6 +320,8 @@ class DnsmasqSource(DhcpSource):
         ranges: list[DhcpRange] = []
         reservations: list[Reservation] = []
         notes: list[str] = []
+        routers: list[IPAddress] = []
+        router_set = False  # an option 3 line, even an empty one ("send no router")
         lease_file = None
         lease_file_ro = False
         for name, value, where in load_options(target.path, self.uri):
@@ -315,12 +344,20 @@ class DnsmasqSource(DhcpSource):
                 lease_file_ro = True
             elif name == "read-ethers":
                 notes.append("read-ethers: static hosts in /etc/ethers are not read")
+            elif name in ("dhcp-option", "O", "dhcp-option-force"):
+                found = router_option(value)
+                if found is not None:
+                    router_set = True
+                    routers += [r for r in found[0] if r not in routers]
+                    notes += [found[1]] if found[1] else []
         if not ranges:
             notes.append("no dynamic dhcp-range in the config")
+        elif not router_set:
+            notes.append("no dhcp-option=3: dnsmasq offers its own address as the router")
         why_not = None
         if lease_file_ro and not lease_file:
             why_not = "leasefile-ro: dnsmasq keeps no lease file; leases unknown"
         lease_path = resolve_lease_file(target, lease_file or DEFAULT_LEASE_FILE, notes, why_not)
         leases = read_leases(lease_path, read_dnsmasq_leases, self.uri, now, notes)
         return DhcpFacts(source=self.uri, ranges=tuple(ranges), leases=tuple(leases),
-                         reservations=tuple(reservations), notes=tuple(notes))
+                         reservations=tuple(reservations), notes=tuple(notes), routers=tuple(routers))

@@ -25,7 +25,7 @@ from netaddr import IPAddress
 from ipaudit.model import DhcpFacts, Lease
 from ipaudit.sources.files import from_epoch, normal_mac, utc_now
 from ipaudit.sources.interface import DhcpSource
-from ipaudit.sources.kea_files import STATE_DECLINED, STATE_DEFAULT, facts_from_dhcp4
+from ipaudit.sources.kea_files import STATE_DECLINED, STATE_DEFAULT, facts_from_dhcp4, routers_from_dhcp4
 
 RESULT_SUCCESS, RESULT_ERROR, RESULT_UNSUPPORTED, RESULT_EMPTY = 0, 1, 2, 3
 # Paths, not secrets, so plain variables: the credentials file only holds login fields.
@@ -81,7 +81,7 @@ class KeaApiSource(DhcpSource):
             leases, lease_notes = leases_from_api(raw, source, now, client)
             notes += lease_notes
         return DhcpFacts(source=source, ranges=tuple(ranges), leases=tuple(leases),
-                         reservations=tuple(reservations), notes=tuple(notes))
+                         reservations=tuple(reservations), notes=tuple(notes), routers=tuple(routers_from_dhcp4(dhcp4)))
 
     def _command(self, client, command: str, allowed: tuple[int, ...] = ()) -> dict:
         """Send one command to dhcp4; return its answer or raise naming the command and Kea's text."""

@@ -110,6 +110,48 @@ def facts_from_dhcp4(dhcp4: dict, source: str) -> tuple[list[DhcpRange], list[Re
     return ranges, reservations, notes
 
 
+def _option_routers(container: dict) -> list[IPAddress]:
+    """The ``routers`` (code 3, space dhcp4) in one scope's ``option-data``; hex data when csv-format is false."""
+    found = []
+    entries = container.get("option-data", [])
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("space", "dhcp4") != "dhcp4":
+            continue
+        if entry.get("name") != "routers" and entry.get("code") != 3:
+            continue
+        data = str(entry.get("data", ""))
+        if entry.get("csv-format", True) is False:
+            try:
+                raw = bytes.fromhex(data.replace(":", "").replace(" ", ""))
+            except ValueError:
+                continue  # Kea refuses such data itself; it names no router we can use
+            items = [str(IPAddress(int.from_bytes(raw[i:i + 4], "big"), 4)) for i in range(0, len(raw) - 3, 4)]
+        else:
+            items = [item.strip() for item in data.split(",")]
+        for item in items:
+            try:
+                found.append(IPAddress(item, 4))
+            except Exception:  # noqa: BLE001 - Kea refuses such data itself; it names no router we can use
+                continue
+    return found
+
+
+def routers_from_dhcp4(dhcp4: dict) -> list[IPAddress]:
+    """Every router option in a ``Dhcp4`` object: global, shared-network, subnet and pool scopes (Kea ARM, DHCPv4
+    option-data); the facts keep those inside the LAN's subnet, so a multi-subnet server stays right."""
+    def objects(container, key: str) -> list[dict]:
+        value = container.get(key, []) if isinstance(container, dict) else []
+        return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+    networks = objects(dhcp4, "shared-networks")
+    subnets = objects(dhcp4, "subnet4") + [s for network in networks for s in objects(network, "subnet4")]
+    scopes = [dhcp4, *networks, *subnets, *(pool for subnet in subnets for pool in objects(subnet, "pools"))]
+    routers: list[IPAddress] = []
+    for scope in scopes:
+        routers += [r for r in _option_routers(scope) if r not in routers]
+    return routers
+
+
 def lease_file_of(dhcp4: dict) -> tuple[str | None, str | None]:
     """(lease file path, or None; a note when the leases are not in a file)."""
     database = dhcp4.get("lease-database") or {}
@@ -217,4 +259,4 @@ class KeaFileSource(DhcpSource):
         lease_path = resolve_lease_file(target, configured, notes, why_not)
         leases = read_leases(lease_path, read_lease_log, self.uri, now, notes)
         return DhcpFacts(source=self.uri, ranges=tuple(ranges), leases=tuple(leases),
-                         reservations=tuple(reservations), notes=tuple(notes))
+                         reservations=tuple(reservations), notes=tuple(notes), routers=tuple(routers_from_dhcp4(dhcp4)))

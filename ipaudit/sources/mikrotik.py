@@ -43,6 +43,10 @@ def _subnet_for(first: int, last: int, networks: list[IPNetwork]) -> IPNetwork |
 def ranges_from_pools(pools: list[dict], servers: list[dict], networks: list[dict], facts: FactsBuilder) -> None:
     """One range per contiguous run of each pool some enabled DHCP server uses (pure)."""
     subnets = [s for s in (parse_subnet(n.get("address")) for n in networks) if s is not None]
+    for network in networks:
+        # /ip/dhcp-server/network "gateway": the default gateway handed to DHCP clients (comma-separated).
+        for gateway in str(network.get("gateway") or "").split(","):
+            facts.add_router(gateway.strip() or None, what="dhcp-server network gateway")
     by_name = {pool.get("name"): pool for pool in pools}
     served: dict[str, list[str]] = {}
     for server in servers:

@@ -33,7 +33,7 @@ from netaddr import IPAddress, IPNetwork, IPRange
 
 from ipaudit.model import DhcpFacts
 from ipaudit.sources.api_records import FactsBuilder, parse_subnet
-from ipaudit.sources.dnsmasq import read_dnsmasq_leases
+from ipaudit.sources.dnsmasq import read_dnsmasq_leases, router_option
 from ipaudit.sources.files import parse_file_uri, read_leases, read_text, resolve_lease_file
 from ipaudit.sources.interface import DhcpSource, SourceError
 
@@ -211,6 +211,22 @@ def ranges_from_uci(dhcp_values: dict, network_values: dict, facts: FactsBuilder
             continue
         facts.add_range(str(IPAddress(pool.first, pool.version)), str(IPAddress(pool.last, pool.version)), f"{origin} {label} ({interface})",
                         subnet=IPNetwork(f"{address}/{prefix}").cidr)
+        for router in _routers(section, address):
+            facts.add_router(str(router), what=f"{label} router")
+
+
+def _routers(section: dict, interface_address: IPAddress) -> list[IPAddress]:
+    """What dnsmasq offers as the router: ``list dhcp_option '3,IP'`` (or option:router), else its own address.
+
+    dnsmasq.init passes each dhcp_option to dnsmasq as ``dhcp-option=<tag>,<value>``; with no option 3,
+    dnsmasq names its own address on the interface (man dnsmasq, --dhcp-option).
+    """
+    for key in ("dhcp_option", "dhcp_option_force"):
+        for value in _option_list(section.get(key)):
+            found = router_option(value)
+            if found is not None:
+                return found[0]
+    return [interface_address]
 
 
 def reservations_from_uci(dhcp_values: dict, facts: FactsBuilder) -> None:
@@ -260,7 +276,7 @@ class OpenWrtUciSource(DhcpSource):
         lease_path = resolve_lease_file(target, self._lease_file(dhcp, paths), notes)
         leases = read_leases(lease_path, read_dnsmasq_leases, self.uri, now, notes)
         return DhcpFacts(source=self.uri, ranges=tuple(facts.ranges), leases=tuple(leases),
-                         reservations=tuple(facts.reservations), notes=tuple(notes))
+                         reservations=tuple(facts.reservations), notes=tuple(notes), routers=tuple(facts.routers))
 
     @staticmethod
     def _lease_file(dhcp: dict, paths: _Paths) -> str:

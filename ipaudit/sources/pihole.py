@@ -29,6 +29,8 @@ def facts_from_config(dhcp: dict, facts: FactsBuilder) -> None:
         if dhcp.get("netmask") in (None, "", "0.0.0.0"):
             subnet = None
         facts.add_range(dhcp.get("start"), dhcp.get("end"), "pihole dhcp.start-end", subnet=subnet)
+        # FTL's dhcp.router: the gateway advertised to clients (dnsmasq dhcp-option=option:router).
+        facts.add_router(dhcp.get("router"), what="dhcp.router")
     for line in dhcp.get("hosts") or []:
         # dhcp.hosts lines are dnsmasq dhcp-host values (FTL writes them into its dnsmasq
         # config), so dnsmasq's own rule reads them, ``ignore`` included.
