@@ -235,8 +235,6 @@ def assemble_lan(options: LanOptions, inventories: Sequence[Inventory] = (), dhc
     subnets = pick_subnets(options, inventories, dhcp_facts, anchor if anchor else dhcp, dhcp if anchor else AddressSet(),
                            local_lookup)
     gateway, routers = pick_gateway(_router_tiers(options, subnets, dhcp_facts, servers, route_lookup))
-    if gateway is not None and gateway.origin != "--gateway":
-        notes.append(f"gateway {gateway.address} from the {gateway.origin}")
     notes += [f"{facts.source}: {n}" for facts in dhcp_facts for n in facts.notes]
     return Lan(subnets=subnets, gateway=gateway.address if gateway else None,
                gateway_origin=gateway.origin if gateway else "", routers=routers, dhcp_ranges=dhcp_ranges,

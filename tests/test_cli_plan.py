@@ -143,8 +143,10 @@ def test_source_notes_reach_the_report(run_cli, tmp_path, monkeypatch):
     report = json.loads(result.stdout)
     assert result.exit_code == 0
     assert report["dhcp_ranges"][0]["range"] == "192.168.1.2-192.168.1.120"
-    gateway, note = report["notes"]
-    assert gateway == f"gateway 192.168.1.1 from the router option of dnsmasq:{conf}"
+    assert report["gateway"] == "192.168.1.1"
+    assert report["gateway_origin"] == f"router option of dnsmasq:{conf}"
+    (note,) = report["notes"]
     assert note.startswith(f"dnsmasq:{conf}: ") and "leases unknown" in note
     table = run_cli("check-pool", "192.168.1.240-245", "--subnet", "192.168.1.0/24", "--dhcp-source", f"dnsmasq:{conf}")
     assert "notes:" in table.stdout and "leases unknown" in table.stdout
+    assert f"gateway 192.168.1.1 (router option of dnsmasq:{conf})" in table.stdout

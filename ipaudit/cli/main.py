@@ -37,6 +37,16 @@ COMMAND_MODULES = {
 }
 
 
+def _one_value_options(command: click.Command) -> click.Command:
+    """Every one-value option of ``command`` (and of its subcommands) refuses a second, different value."""
+    from ipaudit.cli.options import refuse_repeats
+
+    refuse_repeats(command)
+    for sub in getattr(command, "commands", {}).values():
+        _one_value_options(sub)
+    return command
+
+
 class IpauditGroup(click.Group):
     """A click group whose failures are one line on stderr and exit status 3."""
 
@@ -54,7 +64,7 @@ class IpauditGroup(click.Group):
         if name in COMMAND_MODULES and name not in self.commands:
             module = importlib.import_module(f"ipaudit.cli.{COMMAND_MODULES[name]}")
             for command in module.COMMANDS:
-                self.add_command(command)
+                self.add_command(_one_value_options(command))
         return super().get_command(ctx, name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):

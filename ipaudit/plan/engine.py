@@ -159,7 +159,9 @@ def run_recommend(request: RecommendRequest) -> PlanReport:
     # The subnet must hold the gateway; without one, the DHCP ranges anchor it.
     anchor = AddressSet([parse_ip(gateway)]) if gateway else None
     lan = build_lan(request.lan, anchor)
-    if lan.subnet is None:
+    known = lan.subnet_for(4) or (lan.subnets[0] if lan.subnets else None)
+    if lan.subnet is None or (known is not None and known.assumed):
+        # A block recommended in a guessed subnet could sit outside the real one: ask instead.
         raise IpauditError("recommend needs the subnet", hint="give --subnet CIDR, e.g. --subnet 192.168.1.0/24")
     advice = recommend_block(lan, manifests.pools, request.size, request.name)
     findings = _recommend_findings(lan, advice, request.size)

@@ -41,6 +41,7 @@ def facts_document(facts: DhcpFacts) -> dict[str, Any]:
         "leases": [{"ip": str(x.ip), "mac": x.mac, "hostname": x.hostname, "expires": _when(x.expires)}
                    for x in facts.leases],
         "reservations": [{"ip": str(x.ip), "mac": x.mac, "hostname": x.hostname} for x in facts.reservations],
+        "routers": [str(r) for r in facts.routers],
         "notes": list(facts.notes),
     }
 
@@ -57,7 +58,8 @@ def render_facts_table(report: SourceReport, options: RenderOptions = RenderOpti
             return f"{title}: none\n"
         return f"{title} ({len(rows)}):\n" + table(headers, rows, options, wrappable=wrappable) + "\n"
 
-    parts = [paragraph(f"Source: {report.facts.source}", options) + "\n",
+    routers = ", ".join(document["routers"]) or "none given"
+    parts = [paragraph(f"Source: {report.facts.source}\nRouter option: {routers}", options) + "\n",
              section("DHCP ranges", [[r["range"], r["size"], r["subnet"] or "-", r["label"]]
                                      for r in document["ranges"]], ["RANGE", "SIZE", "SUBNET", "LABEL"], (0, 3)),
              section("Leases", [[x["ip"], x["mac"] or "-", x["hostname"] or "-", x["expires"] or "never"]

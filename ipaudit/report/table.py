@@ -11,10 +11,10 @@ from ipaudit.report.findings_table import findings_table, status_line
 
 def _lan_line(report: PlanReport) -> str:
     lan = report.lan
-    facts = [f"subnet {lan.subnet}" + (f" ({lan.subnet_origin})" if lan.subnet_origin else "")
-             if lan.subnet is not None else "subnet unknown"]
-    if lan.gateway is not None:
-        facts.append(f"gateway {lan.gateway}")
+    facts = [f"subnet {known.network} ({known.origin}{', assumed' if known.assumed else ''})"
+             for known in lan.subnets] or ["subnet unknown"]
+    facts.append(f"gateway {lan.gateway} ({lan.gateway_origin})" if lan.gateway is not None else "gateway unknown")
+    facts += [f"router {r.address} ({r.origin})" for r in lan.routers if r.address != lan.gateway]
     facts.append("DHCP " + (", ".join(f"{format_range(r.addresses)} ({r.label})" for r in lan.dhcp_ranges)
                             or "unknown"))
     return "LAN: " + "; ".join(facts)
