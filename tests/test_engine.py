@@ -94,3 +94,10 @@ def test_every_format_of_every_report_renders(report_type):
     for output_format in formats_for(report_type):
         text = render(sample, OutputFormat(output_format), RenderOptions(width=80))
         assert text.strip()
+
+
+def test_the_readme_python_example_runs(capsys):
+    text = (ROOT / "README.md").read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(example, "README.md", "exec"), {})
+    assert "gateway-unknown" in capsys.readouterr().out
