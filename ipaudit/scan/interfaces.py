@@ -117,7 +117,8 @@ def interface_networks(name: str, primary: IPNetwork | None = None) -> tuple[IPN
     except OSError:
         found = []  # no rtnetlink (a locked-down sandbox): the primary address is still known
     ordered = ([primary] if primary is not None else []) + found
-    return tuple(dict.fromkeys(ordered))
+    # Keyed by text: netaddr's IPNetwork equality ignores the host part (.250/24 == .251/24).
+    return tuple(IPNetwork(text) for text in dict.fromkeys(str(n) for n in ordered))
 
 
 def local_addresses() -> tuple[IPNetwork, ...]:
