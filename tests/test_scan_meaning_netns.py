@@ -94,8 +94,8 @@ def test_a_second_subnet_on_the_interface_is_swept_from_its_own_address():
     assert "198.51.100.0/24" in done.stderr and "203.0.113.0/24 (from 203.0.113.250)" in done.stderr
     assert scanner.mac in learned  # the second host learned our address in its own subnet
     assert picked.returncode == 0, picked.stderr
-    # Only the chosen subnet is swept, and only our address inside it is listed as a host there.
-    assert set(hosts_of(only_second)) == {"203.0.113.10", "203.0.113.250"}
+    # Only the chosen subnet is swept; this host's addresses are always listed (a pool must avoid them).
+    assert set(hosts_of(only_second)) == {"203.0.113.10", "203.0.113.250", "198.51.100.250"}
 
 
 def test_one_host_with_two_nics_answering_for_both_ips_is_arp_flux_and_the_real_duplicate_stays():

@@ -207,7 +207,7 @@ def _look(interface: str, legs: list[SweepLeg], targets: list[int] | None, arp: 
     # The scanner holds its addresses too: a pool planned from this inventory must avoid them.
     # (Addresses of this host's other NICs are listed with the MAC that answered our probe for them.)
     ourselves = [ArpObservation(ip=ip, mac=own.mac, eth_source=own.mac) for ip in this_host.ips
-                 if ip in this_host.vips or (ip in on_interface and any(IPAddress(ip) in leg.subnet for leg in legs))]
+                 if ip in this_host.vips or ip in on_interface]
     inventory = Inventory(hosts=hosts_from_observations([*ourselves, *observations]),
                           dhcp_servers=tuple(servers), interface=interface, subnet=legs[0].subnet,
                           findings=tuple(findings), proxied=verdict.proxied)
