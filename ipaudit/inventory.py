@@ -6,7 +6,10 @@ Schema (version 1), a stable contract::
      "hosts": [{"ip": "192.168.1.10", "macs": ["aa:bb:..."], "vendor": "..."}],
      "dhcp_servers": [{"server_id", "mac", "offered_ip", "subnet_mask", "router",
                        "dns": [...], "lease_time", "relay"}],
-     "findings": [{"code", "severity", "message", "addresses": [...], "pool"}]}
+     "findings": [{"code", "severity", "message", "addresses": [...], "pool"}],
+     "proxied": [{"block": "192.168.1.128/27", "mac": "...", "router": "192.168.1.1"}]}
+
+``proxied``: blocks a router answers ARP for by proxy (their hosts are the router's MAC, not devices).
 
 Only ``hosts`` and ``dhcp_servers`` are required when reading; every other key is optional.
 """
@@ -21,7 +24,7 @@ from netaddr import IPAddress
 from ipaudit.addresses import parse_ip, parse_network
 from ipaudit.errors import IpauditError
 from ipaudit.findings import identity_key, known_code
-from ipaudit.model import DhcpServer, Finding, Host, Inventory, Severity
+from ipaudit.model import DhcpServer, Finding, Host, Inventory, ProxiedBlock, Severity
 from ipaudit.safe_decode import DecodeError, load_json, read_file_bytes
 
 SCHEMA_VERSION = 1
@@ -67,7 +70,19 @@ def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
             for s in inventory.dhcp_servers
         ],
         "findings": [finding_to_dict(f) for f in inventory.findings],
+        "proxied": [{"block": str(p.block), "mac": p.mac, "router": _text(p.router)} for p in inventory.proxied],
     }
+
+
+def _proxied(record: Any, where: str) -> ProxiedBlock:
+    if not isinstance(record, dict) or not isinstance(record.get("block"), str) \
+            or not isinstance(record.get("mac"), str):
+        raise InventoryError(f"{where}: a proxied block needs a 'block' and a 'mac'")
+    try:
+        block = parse_network(record["block"])
+    except IpauditError:
+        raise InventoryError(f"{where}: proxied block {record['block'][:60]!r} is not a CIDR") from None
+    return ProxiedBlock(block=block, mac=record["mac"].lower(), router=_optional_ip(record, "router", where))
 
 
 def _optional_ip(record: dict, key: str, where: str) -> IPAddress | None:
@@ -163,14 +178,16 @@ def inventory_from_dict(document: Any, where: str = "inventory") -> Inventory:
         except IpauditError as problem:
             raise InventoryError(f"{where}: {problem.message}") from None
     findings = document.get("findings") or []
-    if not isinstance(findings, list):
-        raise InventoryError(f"{where}: 'findings' must be a list")
+    proxied = document.get("proxied") or []
+    if not isinstance(findings, list) or not isinstance(proxied, list):
+        raise InventoryError(f"{where}: 'findings' and 'proxied' must be lists")
     return Inventory(
         hosts=tuple(_host(h, where) for h in document["hosts"]),
         dhcp_servers=tuple(_server(s, where) for s in document["dhcp_servers"]),
         interface=_text(document.get("interface")),
         subnet=subnet or None,
         findings=tuple(_finding(f, where) for f in findings),
+        proxied=tuple(_proxied(p, where) for p in proxied),
     )
 
 

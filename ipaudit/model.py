@@ -140,6 +140,15 @@ class DhcpServer:
 
 
 @dataclass(frozen=True)
+class ProxiedBlock:
+    """Addresses a router answers ARP for because it routes them (proxy ARP): its MAC, not devices."""
+
+    block: IPNetwork
+    mac: str
+    router: IPAddress | None = None
+
+
+@dataclass(frozen=True)
 class Inventory:
     """What a scan saw on the wire; ``ipaudit scan --format json`` writes it, ``--inventory`` reads it."""
 
@@ -148,6 +157,8 @@ class Inventory:
     interface: str | None = None
     subnet: IPNetwork | None = None
     findings: tuple[Finding, ...] = ()
+    #: Blocks the router answers for by proxy ARP: their hosts are the router's MAC, not devices.
+    proxied: tuple[ProxiedBlock, ...] = ()
 
 
 def usable(subnet: IPNetwork) -> AddressSet:

@@ -250,36 +250,6 @@ def test_interface_going_down_mid_sweep_is_exit_3_with_one_line(wait_until_liste
                                             r"Network is down", lines[0]), lines
 
 
-PROXY_ARP_SNIPPET = """
-import socket, sys, time
-from ipaudit.scan.arp_frames import build_reply, ip_int, mac_bytes
-own, claimed_mac, claimed_ip, scanner_mac, scanner_ip = sys.argv[1:6]
-frame = build_reply(mac_bytes(claimed_mac), ip_int(claimed_ip), mac_bytes(scanner_mac), ip_int(scanner_ip),
-                    eth_source=mac_bytes(own))
-with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
-    sock.bind(("eth0", 0))
-    for _ in range(60):
-        sock.send(frame)
-        time.sleep(0.05)
-"""
-
-
-def test_reply_whose_ethernet_source_differs_from_the_arp_sender_is_an_info_mismatch():
-    """A router answering for a host behind it (proxy ARP) sends the host's MAC from its own port."""
-    with Lab(prefix="ipaL") as lab:
-        router = lab.add_host("router", "198.51.100.1/24")
-        scanner = lab.add_host("scanner", "198.51.100.250/24")
-        lab.spawn(router, [sys.executable, "-c", PROXY_ARP_SNIPPET, router.mac, "02:00:00:00:00:30",
-                           "198.51.100.30", scanner.mac, "198.51.100.250"])
-        done, document = scan_json(lab, scanner, "--no-dhcp", "--subnet", "198.51.100.0/27", *FAST)
-    assert done.returncode == 0, done.stderr  # info findings do not raise the status
-    assert [(f["code"], f["severity"], f["addresses"]) for f in document["findings"]] == [
-        ("arp-sender-mismatch", "info", ["198.51.100.30"])]
-    assert router.mac in document["findings"][0]["message"]
-    hosts = {h["ip"]: h["macs"] for h in document["hosts"]}
-    assert hosts["198.51.100.30"] == ["02:00:00:00:00:30"] and hosts["198.51.100.1"] == [router.mac]
-
-
 NET_RAW_ONLY = 1 << 13  # CAP_NET_RAW
 
 

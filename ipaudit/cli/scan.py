@@ -14,7 +14,7 @@ from ipaudit.errors import IpauditError
 from ipaudit.sanitize import one_line
 from ipaudit.report.interface import OutputFormat, ScanReport
 from ipaudit.report.registry import formats_for
-from ipaudit.scan.engine import WIDEST_SUBNET, ScanRequest, allowed_servers, run_scan
+from ipaudit.scan.engine import WIDEST_SUBNET, ScanRequest, allowed_servers, run_scan, self_vip_addresses
 
 PROGRESS_WIDTH = 30
 
@@ -39,7 +39,9 @@ class _ProgressBar:
 
 @click.command("scan")
 @interface_option
-@click.option("--subnet", metavar="CIDR", help="Subnet to sweep [default: the interface's IPv4 network].")
+@click.option("--subnet", metavar="CIDR",
+              help="Subnet to sweep, asked from the interface's address in it [default: every IPv4 subnet "
+                   "of the interface, each from its own address].")
 @click.option("--force", is_flag=True, help=f"Allow a --subnet wider than /{WIDEST_SUBNET}.")
 @click.option("--rate", type=Rate(1, 1_000_000), default=500, show_default=True,
               metavar="PPS", help="ARP requests per second (500 is arp-scan's polite default).")
@@ -62,10 +64,14 @@ class _ProgressBar:
                    "derived from the interface].")
 @click.option("--allowed-dhcp", metavar="IP[,IP]", multiple=True,
               help="DHCP servers that are allowed (repeatable); any other is an unauthorized-dhcp-server.")
+@click.option("--self-vip", "self_vip", metavar="IP[,IP]", multiple=True,
+              help="A VIP this host announces from userspace (MetalLB speaker, kube-vip ARP mode; repeatable): "
+                   "probed as this host's, and any other MAC answering it is an ip-conflict-with-self.")
 @output_options(formats_for(ScanReport), quiet_help="Print nothing when the LAN is clean, and no notes (for cron).")
 def scan_command(interface: str | None, subnet: str | None, force: bool, rate: float, retries: int,
                  timeout: float, dhcp_timeout: float, no_dhcp: bool, no_arp: bool, passive: float | None,
-                 pcap: str | None, client_mac: str | None, allowed_dhcp: tuple[str, ...], out: Output) -> int:
+                 pcap: str | None, client_mac: str | None, allowed_dhcp: tuple[str, ...],
+                 self_vip: tuple[str, ...], out: Output) -> int:
     """See the LAN: who answers ARP in the subnet, which DHCP servers answer, and what conflicts.
 
     Needs root or CAP_NET_RAW (not with --pcap). Exit status: 2 critical finding (duplicate IP, a
@@ -77,6 +83,7 @@ def scan_command(interface: str | None, subnet: str | None, force: bool, rate: f
       sudo ipaudit scan -i eth0 --allowed-dhcp 192.168.1.1 --format json -o scan.json
       sudo ipaudit scan -i eth0 --subnet 192.168.1.0/24 --rate 5000 --retries 3 --no-dhcp
       sudo ipaudit scan -i eth0 --passive 60
+      sudo ipaudit scan -i eth0 --self-vip 192.168.1.240 --self-vip 192.168.1.241
       ipaudit scan --pcap router-lan.pcap --allowed-dhcp 192.168.1.1
       ipaudit check-pool 192.168.1.240-245 --inventory scan.json
     """
@@ -84,7 +91,7 @@ def scan_command(interface: str | None, subnet: str | None, force: bool, rate: f
     request = ScanRequest(interface=interface, subnet=subnet, force=force, rate=rate, retries=retries,
                           timeout=timeout, dhcp_timeout=dhcp_timeout, dhcp=not no_dhcp, arp=not no_arp,
                           passive=passive, client_mac=client_mac, allowed_dhcp=allowed_servers(allowed_dhcp),
-                          pcap=pcap)
+                          pcap=pcap, self_vips=self_vip_addresses(self_vip))
     # The scan keeps only CAP_NET_RAW once its sockets are open: claim -o FILE while we still may.
     reserved = ReservedOutput(out.path, unknown_report(out.format, "scan in progress")) \
         if out.path not in (None, "-") and pcap is None else None

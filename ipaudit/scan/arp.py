@@ -56,7 +56,9 @@ class ArpReply:
     mac: str
     eth_source: str
     rtt: float | None
-    to_probe: bool = False  # an answer to our RFC 5227 probe for our own address
+    to_probe: bool = False  # an answer to our RFC 5227 probe for one of our own addresses
+    kind: str = "reply"  # "announcement" for gratuitous ARP (sender IP == target IP)
+    seen: float | None = None  # monotonic arrival time: orders a hand-over before its announcement
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,8 @@ class ArpSweep:
     seconds: float
 
     def observations(self) -> tuple[ArpObservation, ...]:
-        return tuple(ArpObservation(ip=r.ip, mac=r.mac, eth_source=r.eth_source) for r in self.replies)
+        return tuple(ArpObservation(ip=r.ip, mac=r.mac, eth_source=r.eth_source, kind=r.kind,
+                                    first_seen=r.seen, last_seen=r.seen) for r in self.replies)
 
     def first_rtt(self) -> dict[str, float]:
         """The RTT of the first reply for each IP."""
@@ -128,10 +131,11 @@ def sweep_targets(subnet: IPNetwork, exclude: Iterable[str] = ()) -> list[int]:
 class _Receiver(threading.Thread):
     """Reads replies until told to stop; matches them by sender IP against the targets."""
 
-    def __init__(self, sock: socket.socket, targets: set[int], own: InterfaceInfo, sent_at: dict[int, float]):
+    def __init__(self, sock: socket.socket, targets: set[int], own: InterfaceInfo, sent_at: dict[int, float],
+                 own_ips: set[int] | None = None):
         super().__init__(name="arp-receiver", daemon=True)
         self.sock, self.targets, self.sent_at = sock, targets, sent_at
-        self.own_ip = frames.ip_int(str(own.ip))
+        self.own_ips = own_ips if own_ips is not None else {frames.ip_int(str(own.ip))}
         self.own_mac = frames.mac_bytes(own.mac)
         self.answered: set[int] = set()  # targets only: the retry schedule counts it
         self.replies: list[ArpReply] = []
@@ -167,7 +171,7 @@ class _Receiver(threading.Thread):
 
     def _record(self, packet: frames.ArpPacket, arrived: float) -> None:
         ip = packet.sender_ip
-        if ip == self.own_ip:
+        if ip in self.own_ips:
             if packet.sender_mac == self.own_mac:
                 return
         elif ip not in self.targets:
@@ -178,39 +182,44 @@ class _Receiver(threading.Thread):
         self.replies.append(ArpReply(
             ip=frames.ip_text(ip), mac=frames.mac_text(packet.sender_mac),
             eth_source=frames.mac_text(packet.eth_source),
-            rtt=None if sent is None else round(arrived - sent, 6), to_probe=ip == self.own_ip))
+            rtt=None if sent is None else round(arrived - sent, 6), to_probe=ip in self.own_ips,
+            kind="announcement" if packet.is_gratuitous else "reply", seen=arrived))
 
 
 def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float = DEFAULT_RATE,
           retries: int = DEFAULT_RETRIES, timeout: float = DEFAULT_TIMEOUT,
           targets: Iterable[int] | None = None, probe_self: bool = True,
           progress: Callable[[int, int, int], None] | None = None,
-          stop: threading.Event | None = None, sock: socket.socket | None = None) -> ArpSweep:
+          stop: threading.Event | None = None, sock: socket.socket | None = None,
+          source_ip: str | None = None, own_ips: Iterable[str] = ()) -> ArpSweep:
     """Ask every address of ``subnet`` (default: the interface's) on ``interface``.
 
     ``targets`` (ints) replaces the subnet's addresses, e.g. a pool. ``progress(sent,
     planned, answered)`` is called about ten times a second. ``stop`` ends it early.
     ``sock``, from ``open_arp_socket``, is used (and left open) instead of opening one:
-    a caller that drops privileges opens it first.
+    a caller that drops privileges opens it first. ``source_ip`` is the sender IP of the
+    requests (arp-scan's ``--arpspa``: the interface's address in a secondary subnet);
+    ``own_ips`` are more of this host's addresses to ask by RFC 5227 probe beside the primary.
     """
     own = interface_info(interface)
     network = IPNetwork(str(subnet)) if subnet is not None else own.subnet
     wanted = list(targets) if targets is not None else sweep_targets(network)
     own_ip = frames.ip_int(str(own.ip))
-    wanted = [ip for ip in wanted if ip != own_ip]
+    probed = list(dict.fromkeys([own_ip, *(frames.ip_int(str(ip)) for ip in own_ips)])) if probe_self else []
+    ours = {own_ip, *probed}
+    wanted = [ip for ip in wanted if ip not in ours]
     owned = sock is None
     if sock is None:
         sock = open_arp_socket(interface)
     started = time.monotonic()
     sent_at: dict[int, float] = {}
-    receiver = _Receiver(sock, set(wanted), own, sent_at)
+    receiver = _Receiver(sock, set(wanted), own, sent_at, own_ips=ours)
     # Our own address goes first and is asked by RFC 5227 probe; nobody may answer it,
     # so it is asked retries+1 times, retry_wait apart.
-    schedule = RetrySchedule(([own_ip] if probe_self else []) + wanted, retries, retry_wait=timeout)
+    schedule = RetrySchedule(probed + wanted, retries, retry_wait=timeout)
     pacer = Pacer(rate, start=started)
     source_mac = frames.mac_bytes(own.mac)
-    prefix = frames.request_prefix(source_mac, own_ip)
-    probe = frames.build_probe(source_mac, own_ip)
+    prefix = frames.request_prefix(source_mac, frames.ip_int(source_ip) if source_ip else own_ip)
     answered = receiver.answered
     next_progress = started
     receiver.start()
@@ -231,7 +240,8 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
             targets_now = schedule.take(due, now, answered)
             for target in targets_now:
                 sent_at[target] = now  # before sending: the reply can beat the next line
-                send_frame(sock, probe if target == own_ip else prefix + target.to_bytes(4, "big") + frames.PADDING)
+                send_frame(sock, frames.build_probe(source_mac, target) if target in ours
+                           else prefix + target.to_bytes(4, "big") + frames.PADDING)
             if len(targets_now) < due:
                 # Only retries are left and none is due yet: sleep until one is.
                 time.sleep(min(max(schedule.wait(now, answered), 0.0005), 0.01))

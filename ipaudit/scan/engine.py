@@ -40,6 +40,8 @@ class ScanRequest:
     allowed_dhcp: tuple[str, ...] | None = None
     #: Audit this capture file (pcap or pcapng) instead of the wire: no interface, no root.
     pcap: str | None = None
+    #: VIPs a userspace speaker on this host announces (MetalLB, kube-vip): ours, like its own addresses.
+    self_vips: tuple[str, ...] = ()
 
 
 def allowed_servers(specs: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -48,18 +50,44 @@ def allowed_servers(specs: tuple[str, ...]) -> tuple[str, ...] | None:
     return tuple(str(parse_ip(part)) for part in parts) if parts else None
 
 
+def self_vip_addresses(specs: tuple[str, ...]) -> tuple[str, ...]:
+    """``--self-vip`` values (repeatable, comma-separated) as IPv4 texts."""
+    vips = []
+    for part in (p.strip() for spec in specs for p in spec.split(",") if p.strip()):
+        ip = parse_ip(part)
+        if ip.version != 4:
+            raise IpauditError(f"--self-vip {part} is not IPv4: ARP only exists on IPv4")
+        vips.append(str(ip))
+    return tuple(dict.fromkeys(vips))
+
+
 def sweep_subnet(interface: str, subnet_text: str | None, force: bool) -> IPNetwork:
     """The IPv4 subnet to sweep: ``--subnet``, else the interface's; wider than /16 only with ``force``."""
     from ipaudit.scan.interfaces import interface_info
 
     subnet = parse_network(subnet_text) if subnet_text else interface_info(interface).subnet
+    _check_width(subnet, "--subnet" if subnet_text else f"the network of {interface}", force)
+    return subnet
+
+
+def _check_width(subnet: IPNetwork, origin: str, force: bool) -> None:
     if subnet.version != 4:
         raise IpauditError(f"subnet {subnet} is not IPv4: ARP only exists on IPv4")
     if subnet.prefixlen < WIDEST_SUBNET and not force:
-        origin = "--subnet" if subnet_text else f"the network of {interface}"
         raise IpauditError(f"{origin} {subnet} is wider than /{WIDEST_SUBNET} ({subnet.size} addresses)",
                            "pass a narrower --subnet, or --force to sweep it anyway")
-    return subnet
+
+
+def sweep_legs(interface: str, subnet_text: str | None, force: bool) -> list:
+    """Every subnet to sweep with its source address: ``--subnet``, else each IPv4 subnet of the interface."""
+    from ipaudit.scan.live import legs_of
+
+    if subnet_text:
+        return legs_of(interface, sweep_subnet(interface, subnet_text, force))
+    legs = legs_of(interface)
+    for leg in legs:
+        _check_width(leg.subnet, f"the network of {interface}", force)
+    return legs
 
 
 def run_scan(request: ScanRequest, progress: Callable[[int, int, int], None] | None = None) -> ScanReport:
@@ -82,15 +110,34 @@ def run_scan(request: ScanRequest, progress: Callable[[int, int, int], None] | N
                           summary=f"listened on {interface} for {request.passive:g} s, sent nothing")
     from ipaudit.scan.live import DhcpSettings, SweepSettings, scan_lan
 
-    network = sweep_subnet(interface, request.subnet, request.force)
+    legs = sweep_legs(interface, request.subnet, request.force)
     arp = SweepSettings(rate=request.rate, retries=request.retries, timeout=request.timeout) if request.arp else None
     dhcp = DhcpSettings(timeout=request.dhcp_timeout, client_mac=request.client_mac,
                         allowed=request.allowed_dhcp) if request.dhcp else None
-    result = scan_lan(interface, network, arp=arp, dhcp=dhcp, progress=progress if arp is not None else None)
-    inventory, sweep = result.inventory, result.sweep
-    if sweep is None:
-        return ScanReport(inventory=inventory, status=status_of(inventory.findings))
-    summary = (f"swept {network} on {interface} in {sweep.seconds:g} s: {len(inventory.hosts)} of "
-               f"{sweep.targets} addresses answered ({sweep.requests_sent} requests)")
+    result = scan_lan(interface, legs, arp=arp, dhcp=dhcp, progress=progress if arp is not None else None,
+                      self_vips=request.self_vips)
+    inventory, sweeps = result.inventory, result.sweeps
+    notes = _this_host_notes(result.this_host)
+    if not sweeps:
+        return ScanReport(inventory=inventory, status=status_of(inventory.findings), notes=notes)
+    networks = ", ".join(f"{leg.subnet} (from {leg.source_ip})" if leg.source_ip and len(legs) > 1
+                         else str(leg.subnet) for leg in legs)
+    rtts: dict[str, float] = {}
+    for sweep in sweeps:
+        for ip, rtt in sweep.first_rtt().items():
+            rtts.setdefault(ip, rtt)
+    summary = (f"swept {networks} on {interface} in {sum(s.seconds for s in sweeps):g} s: "
+               f"{len(inventory.hosts)} of {sum(s.targets for s in sweeps)} addresses answered "
+               f"({sum(s.requests_sent for s in sweeps)} requests)")
     return ScanReport(inventory=inventory, status=status_of(inventory.findings), summary=summary,
-                      rtts=tuple(sorted(sweep.first_rtt().items())), own_ip=sweep.own_ip)
+                      rtts=tuple(sorted(rtts.items())), own_ip=sweeps[0].own_ip, notes=notes)
+
+
+def _this_host_notes(this_host) -> tuple[str, ...]:
+    """The scanner's own addresses, each listed as this host's (its VIPs named as such)."""
+    if this_host is None or len(this_host.ips) < 2:
+        return ()  # just the primary address: the host table already marks it
+    described = [f"{ip} (--self-vip)" if ip in this_host.vips and ip not in this_host.addresses else ip
+                 for ip in this_host.ips]
+    return (f"this host ({this_host.interface}, {this_host.mac}) holds {', '.join(described)}: "
+            "each probed RFC 5227 style; only another MAC answering one is a conflict",)

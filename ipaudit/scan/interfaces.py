@@ -1,5 +1,6 @@
-"""The interface a scan runs on: its MAC, IPv4 address and network, read from the kernel
-(ioctls and /proc/net/route) without sending a packet or needing privileges."""
+"""The interface a scan runs on: its MAC, IPv4 addresses and networks, its gateways, and this
+host's other MACs, read from the kernel (ioctls, rtnetlink, /proc/net/route) without sending a
+packet or needing privileges."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from netaddr import IPAddress, IPNetwork
 
 from ipaudit.errors import IpauditError
+from ipaudit.scan import netlink
 
 SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFHWADDR = 0x8913, 0x8915, 0x891B, 0x8927
 IFF_UP = 0x1
@@ -106,3 +108,50 @@ def default_route_interface(route_table: str | None = None) -> str:
         raise InterfaceError("there is no IPv4 default route to take the interface from",
                              f"pass -i INTERFACE; interfaces here: {describe_interfaces()}")
     return best[1]
+
+
+def interface_networks(name: str, primary: IPNetwork | None = None) -> tuple[IPNetwork, ...]:
+    """Every IPv4 address of ``name`` with its prefix (``primary`` first): secondaries and /32 VIPs too."""
+    try:
+        found = [IPNetwork(f"{a.ip}/{a.prefixlen}") for a in netlink.local_ipv4_addresses() if a.interface == name]
+    except OSError:
+        found = []  # no rtnetlink (a locked-down sandbox): the primary address is still known
+    ordered = ([primary] if primary is not None else []) + found
+    # Keyed by text: netaddr's IPNetwork equality ignores the host part (.250/24 == .251/24).
+    return tuple(IPNetwork(text) for text in dict.fromkeys(str(n) for n in ordered))
+
+
+def local_addresses() -> tuple[IPNetwork, ...]:
+    """Every IPv4 address of every interface of this host (its other NICs included)."""
+    try:
+        return tuple(IPNetwork(f"{a.ip}/{a.prefixlen}") for a in netlink.local_ipv4_addresses())
+    except OSError:
+        return ()
+
+
+def local_macs(own_mac: str | None = None) -> frozenset[str]:
+    """Every local interface's MAC: a reply from any of them is this host answering, never a conflict."""
+    try:
+        macs = set(netlink.local_macs())
+    except OSError:
+        macs = set()
+    if own_mac:
+        macs.add(own_mac.lower())
+    return frozenset(macs)
+
+
+def gateways(name: str, route_table: str | None = None) -> tuple[str, ...]:
+    """The IPv4 gateways of routes through ``name`` (/proc/net/route), default route's first."""
+    if route_table is None:
+        try:
+            route_table = PROC_ROUTE.read_text()
+        except OSError:
+            route_table = ""
+    found: list[tuple[bool, str]] = []
+    for line in route_table.splitlines()[1:]:
+        fields = line.split()
+        # Iface Destination Gateway Flags ...; RTF_UP 0x1, RTF_GATEWAY 0x2; addresses little-endian hex.
+        if len(fields) >= 8 and fields[0] == name and int(fields[3], 16) & 0x3 == 0x3:
+            gateway = socket.inet_ntoa(struct.pack("<I", int(fields[2], 16)))
+            found.append((fields[1] != "00000000", gateway))
+    return tuple(dict.fromkeys(gateway for _, gateway in sorted(found)))
