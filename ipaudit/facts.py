@@ -240,7 +240,8 @@ def assemble_lan(options: LanOptions, inventories: Sequence[Inventory] = (), dhc
                gateway_origin=gateway.origin if gateway else "", routers=routers, dhcp_ranges=dhcp_ranges,
                reserved=reserved, reserved_addresses=reserved_addresses, nodes=nodes, in_use=in_use, hosts=hosts,
                leases=leases, dhcp_servers=servers, notes=tuple(notes),
-               cluster_nodes=_cluster_nodes(nodes, hosts, options.node_macs))
+               cluster_nodes=_cluster_nodes(nodes, hosts, options.node_macs),
+               proxied=tuple(block for inventory in inventories for block in inventory.proxied))
 
 
 #: A MAC as people write it: six octets separated by ':' or '-', or Cisco's three dotted groups.

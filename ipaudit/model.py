@@ -233,6 +233,8 @@ class Lan:
     hosts: tuple[Host, ...] = ()
     leases: tuple[Lease, ...] = ()
     dhcp_servers: tuple[DhcpServer, ...] = ()
+    #: Blocks a router answers ARP for by proxy ARP (from a scan): claimed by the router, not by devices.
+    proxied: tuple[ProxiedBlock, ...] = ()
     notes: tuple[str, ...] = ()
     #: The nodes whose MACs are known (from --node-mac, or a --node IP seen answering ARP).
     cluster_nodes: tuple[ClusterNode, ...] = ()

@@ -212,3 +212,12 @@ def test_a_real_proxy_arp_router_is_proxy_arp_naming_its_block_and_the_inventory
     assert hosts["198.51.100.10"] == [host.mac]
     inventory = inventory_from_dict(document)
     assert [(str(p.block), p.mac) for p in inventory.proxied] == [("198.51.100.128/27", router.mac)]
+    # check-pool on that inventory: the pool's addresses are the router's proxy ARP, not devices.
+    saved = tmp_path / "scan.json"
+    saved.write_text(json.dumps(document))
+    check = subprocess.run([sys.executable, "-m", "ipaudit", "check-pool", "198.51.100.140-145", "--inventory",
+                            str(saved), "--dhcp-range", "198.51.100.20-198.51.100.99", "--format", "json"],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 2, check.stderr
+    (in_use,) = [f for f in json.loads(check.stdout)["findings"] if f["code"] == "pool-address-in-use"]
+    assert "by proxy ARP for 198.51.100.128/27" in in_use["message"] and router.mac in in_use["message"]

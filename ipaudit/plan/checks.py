@@ -111,6 +111,16 @@ def check_in_use(pool: Pool, lan: Lan) -> Iterator[Finding]:
     owners = classify(pool.addresses & lan.in_use, lan)
     yield from ownership_findings(pool, owners)
     in_use = owners.foreign
+    for block in lan.proxied:
+        # A router answering by proxy ARP is no device to evict: the route or the proxy_arp switch must change.
+        claimed = in_use & AddressSet([block.block])
+        if claimed:
+            router = f"router {block.router} ({block.mac})" if block.router is not None else f"router MAC {block.mac}"
+            yield _finding(Code.POOL_ADDRESS_IN_USE, pool,
+                           f"{describe_set(claimed)} answered by {router} by proxy ARP for {block.block}, which it "
+                           "routes elsewhere: claimed by the router, not by devices; drop that route or proxy_arp "
+                           "on the router, or pick another block", claimed)
+            in_use -= claimed
     if in_use:
         yield _finding(Code.POOL_ADDRESS_IN_USE, pool,
                        f"{_labelled(in_use, lan.labels)} already in use on the LAN: a device answers there "

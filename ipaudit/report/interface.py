@@ -56,6 +56,8 @@ class ScanReport:
     #: First-reply round-trip time in seconds, by IP text.
     rtts: tuple[tuple[str, float], ...] = ()
     own_ip: str | None = None
+    #: Every address of this host on the LAN (its primary, secondaries, --self-vip): marked in the table.
+    own_ips: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
 

@@ -26,7 +26,7 @@ def render_scan_table(report: ScanReport, options: RenderOptions = RenderOptions
     parts = [paragraph(report.summary, options)] if report.summary else []
     if inventory.hosts:
         rows = [[str(h.ip), "\n".join(h.macs), h.vendor or "",
-                 "this scanner" if str(h.ip) == report.own_ip
+                 "this scanner" if str(h.ip) == report.own_ip or str(h.ip) in report.own_ips
                  else f"{rtts[str(h.ip)] * 1000:.2f}" if str(h.ip) in rtts else ""] for h in inventory.hosts]
         parts.append(table(["ip", "mac", "vendor", "rtt ms"], rows, options, wrappable=(2,)))
     if inventory.dhcp_servers:

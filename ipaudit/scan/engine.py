@@ -130,7 +130,8 @@ def run_scan(request: ScanRequest, progress: Callable[[int, int, int], None] | N
                f"{len(inventory.hosts)} of {sum(s.targets for s in sweeps)} addresses answered "
                f"({sum(s.requests_sent for s in sweeps)} requests)")
     return ScanReport(inventory=inventory, status=status_of(inventory.findings), summary=summary,
-                      rtts=tuple(sorted(rtts.items())), own_ip=sweeps[0].own_ip, notes=notes)
+                      rtts=tuple(sorted(rtts.items())), own_ip=sweeps[0].own_ip, notes=notes,
+                      own_ips=tuple(result.this_host.ips) if result.this_host is not None else ())
 
 
 def _this_host_notes(this_host) -> tuple[str, ...]:
