@@ -18,13 +18,29 @@ from ipaudit.model import Finding, Host
 from ipaudit.scan.vendor import vendor_of
 
 
+#: How an observation's MAC claimed its IP (``ArpObservation.kind``).
+REPLY = "reply"  # answered a request this scan sent, after it was sent
+ANNOUNCEMENT = "announcement"  # gratuitous ARP / RFC 5227 announcement: sender IP == target IP
+REQUEST_SENDER = "request-sender"  # asked someone else "who has ...? tell <ip>"
+
+
 @dataclass(frozen=True)
 class ArpObservation:
-    """``mac`` (the ARP sender hardware address) claimed ``ip``; ``eth_source`` is the frame's source."""
+    """``mac`` (the ARP sender hardware address) claimed ``ip``; ``eth_source`` is the frame's source.
+
+    The sweep yields one observation per (ip, mac, eth_source, kind) with ``count`` frames,
+    ``first_seen``/``last_seen`` in seconds since the sweep started (None: unknown, e.g.
+    passive mode), so a clean hand-over (old MAC silent after the new one announced)
+    can be told from a split brain (both keep answering).
+    """
 
     ip: str
     mac: str
     eth_source: str | None = None
+    kind: str = REPLY
+    count: int = 1
+    first_seen: float | None = None
+    last_seen: float | None = None
 
 
 def _macs_by_ip(observations: Iterable[ArpObservation]) -> dict[str, list[str]]:

@@ -21,7 +21,8 @@ from netaddr import IPNetwork, IPSet
 
 from ipaudit.errors import IpauditError
 from ipaudit.model import DhcpServer, Finding, Inventory
-from ipaudit.scan.arp import DEFAULT_RATE, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ArpSweep, open_arp_socket, sweep
+from ipaudit.scan.arp import (DEFAULT_CONFIRM, DEFAULT_RATE, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ArpSweep,
+                              open_arp_socket, sweep)
 from ipaudit.scan.arp_findings import ArpObservation, arp_findings, hosts_from_observations
 from ipaudit.scan.interfaces import interface_info
 from ipaudit.scan.privileges import keep_only_net_raw
@@ -31,11 +32,13 @@ DEFAULT_DHCP_TIMEOUT = 6.0
 
 @dataclass(frozen=True)
 class SweepSettings:
-    """How hard to ask: packets per second, extra rounds for the silent, wait for late replies."""
+    """How hard to ask: packets per second, extra rounds for the silent, wait for late replies,
+    extra requests to each answered address (a second holder may miss one)."""
 
     rate: float = DEFAULT_RATE
     retries: int = DEFAULT_RETRIES
     timeout: float = DEFAULT_TIMEOUT
+    confirm: int = DEFAULT_CONFIRM
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def _look(interface: str, subnet: IPNetwork, targets: Iterable[int] | None, arp:
         result = None
         if arp is not None:
             result = sweep(interface, subnet, rate=arp.rate, retries=arp.retries, timeout=arp.timeout,
-                           targets=targets, progress=progress, sock=arp_sock)
+                           confirm=arp.confirm, targets=targets, progress=progress, sock=arp_sock)
         servers = background.finish() if background is not None else []
     except BaseException:
         if background is not None:
@@ -132,6 +135,8 @@ def _look(interface: str, subnet: IPNetwork, targets: Iterable[int] | None, arp:
         _close([arp_sock, dhcp_sock])
     observations = result.observations() if result is not None else ()
     findings = arp_findings(observations, own_ip=str(own.ip), own_mac=own.mac, interface=interface)
+    if result is not None:
+        findings += result.findings()  # arp-flood, arp-malformed
     if dhcp is not None:
         findings += _dhcp_findings(servers, dhcp.allowed)
     # The scanner holds its address too: a pool planned from this inventory must avoid it.
