@@ -25,6 +25,7 @@ import errno
 import select
 import socket
 import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -50,6 +51,9 @@ DEFAULT_CONFIRM = 5
 BACKOFF = 1.5  # arp-scan's --backoff: each try waits 1.5 times longer than the one before
 CHECK_EVERY = 256  # frames between the receiver's clock checks: bounded lateness under a flood
 FINAL_DRAIN = 0.05  # seconds spent reading what is already queued once the sweep ends
+# Under a flood the receiver thread always wants the GIL; with Python's default 5 ms switch
+# interval the sender then waits up to 5 ms per wake-up and the sweep falls behind its rate.
+SWITCH_INTERVAL = 0.0005
 
 # "arp": every ARP frame (requests too: announcements and other hosts' claims count).
 ARP_FILTER = (
@@ -224,6 +228,8 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
     probe = frames.build_probe(source_mac, own_ip)
     answered, newly_answered = tally.answered, tally.newly_answered
     next_progress = started
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL))
     receiver.start()
     try:
         while True:
@@ -252,6 +258,7 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
     finally:
         receiver.stopping.set()
         receiver.join()
+        sys.setswitchinterval(switch_interval)
         drops = kernel_drops(sock)
         if owned:
             sock.close()
