@@ -47,8 +47,12 @@ class _ProgressBar:
               metavar="PPS", help="ARP requests per second (500 is arp-scan's polite default).")
 @click.option("--retries", type=click.IntRange(0, 20), default=1, show_default=True, metavar="N",
               help="Extra requests to each address that has not answered.")
+@click.option("--confirm", type=click.IntRange(0, 20), default=5, show_default=True, metavar="N",
+              help="Extra requests to each address that answered, so a second device holding it that "
+                   "missed a request (Wi-Fi) is found too.")
 @click.option("--timeout", type=Seconds(0, 60), default=0.5, show_default=True, metavar="S",
-              help="Seconds to wait for late replies, and between retry rounds.")
+              help="Seconds between retry rounds; after the last request the scan waits this times 1.5 "
+                   "per retry, as arp-scan does.")
 @click.option("--dhcp-timeout", type=Seconds(0.5, 120), default=6.0, show_default=True, metavar="S",
               help="How long to listen for DHCP offers (dnsmasq answers after ~3 s).")
 @click.option("--no-dhcp", is_flag=True, help="Skip DHCP discovery.")
@@ -69,7 +73,7 @@ class _ProgressBar:
                    "probed as this host's, and any other MAC answering it is an ip-conflict-with-self.")
 @output_options(formats_for(ScanReport), quiet_help="Print nothing when the LAN is clean, and no notes (for cron).")
 def scan_command(interface: str | None, subnet: str | None, force: bool, rate: float, retries: int,
-                 timeout: float, dhcp_timeout: float, no_dhcp: bool, no_arp: bool, passive: float | None,
+                 confirm: int, timeout: float, dhcp_timeout: float, no_dhcp: bool, no_arp: bool, passive: float | None,
                  pcap: str | None, client_mac: str | None, allowed_dhcp: tuple[str, ...],
                  self_vip: tuple[str, ...], out: Output) -> int:
     """See the LAN: who answers ARP in the subnet, which DHCP servers answer, and what conflicts.
@@ -88,7 +92,7 @@ def scan_command(interface: str | None, subnet: str | None, force: bool, rate: f
       ipaudit check-pool 192.168.1.240-245 --inventory scan.json
     """
     configure_diagnostics(out.quiet)
-    request = ScanRequest(interface=interface, subnet=subnet, force=force, rate=rate, retries=retries,
+    request = ScanRequest(interface=interface, subnet=subnet, force=force, rate=rate, retries=retries, confirm=confirm,
                           timeout=timeout, dhcp_timeout=dhcp_timeout, dhcp=not no_dhcp, arp=not no_arp,
                           passive=passive, client_mac=client_mac, allowed_dhcp=allowed_servers(allowed_dhcp),
                           pcap=pcap, self_vips=self_vip_addresses(self_vip))

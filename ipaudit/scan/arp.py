@@ -1,11 +1,19 @@
 """The ARP sweep: ask every address in a subnet "who has?" and record every answer.
 
 One raw AF_PACKET socket carries both directions. A kernel BPF filter passes only
-ARP replies to it, the calling thread sends paced requests (``Pacer``) and retries
-non-responders (``RetrySchedule``), and a receiver thread matches replies by sender
-IP as they arrive, so thousands of hosts answer without a per-request wait (unlike
-scapy's ``srp``, which found 55% of a /20 in 29 s). The scanner's own address is
-asked the RFC 5227 way (sender IP 0.0.0.0): whoever answers holds our address.
+ARP to it, the calling thread sends paced requests (``Pacer``), retries
+non-responders and re-asks responders to confirm (``RetrySchedule``), and a receiver
+thread counts every ARP frame as it arrives (``ArpTally``: replies to our requests,
+announcements, other hosts' requests), so thousands of hosts answer without a
+per-request wait (unlike scapy's ``srp``, which found 55% of a /20 in 29 s). The
+scanner's own address is asked the RFC 5227 way (sender IP 0.0.0.0): whoever
+answers holds our address.
+
+Whatever the LAN sends, the sweep ends on time: the receiver checks the clock every
+few hundred frames, never waits for its queue to empty, and the tally's memory is
+bounded. After the last request it waits as long as arp-scan does after its last
+try (``--timeout`` times ``--backoff`` 1.5 per retry, arp-scan's man page defaults:
+0.75 s), so an address answering 1.1 s after its first request is still heard.
 
 The socket entry points ``open_arp_socket`` and ``send_frame`` are module-level
 names so a test can replace them.
@@ -16,6 +24,8 @@ from __future__ import annotations
 import errno
 import select
 import socket
+import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -25,22 +35,33 @@ from netaddr import IPNetwork
 
 from ipaudit.errors import IpauditError
 from ipaudit.scan import arp_frames as frames
+from ipaudit.model import Finding
 from ipaudit.scan.arp_findings import ArpObservation
-from ipaudit.scan.interfaces import InterfaceInfo, interface_info
+from ipaudit.scan.arp_noise import noise_findings
+from ipaudit.scan.arp_tally import ArpTally, NoiseCounts
+from ipaudit.scan.interfaces import interface_info
 from ipaudit.scan.pacing import Pacer, RetrySchedule
 
 DEFAULT_RATE = 500  # packets per second: what arp-scan sends by default (256 kbit/s)
 DEFAULT_RETRIES = 1  # one more request to each silent address: two in all, like arp-scan
-DEFAULT_TIMEOUT = 0.5  # seconds to wait for late replies, and between retry rounds
+DEFAULT_TIMEOUT = 0.5  # seconds between retry rounds (arp-scan's initial per-host timeout)
+#: Re-ask each answered address this many times: a second holder that drops half the requests
+#: (Wi-Fi) then misses all 1 + 5 with probability 1/64, so >= 19 of 20 such duplicates are found.
+DEFAULT_CONFIRM = 5
+BACKOFF = 1.5  # arp-scan's --backoff: each try waits 1.5 times longer than the one before
+CHECK_EVERY = 256  # frames between the receiver's clock checks: bounded lateness under a flood
+FINAL_DRAIN = 0.05  # seconds spent reading what is already queued once the sweep ends
+# Under a flood the receiver thread always wants the GIL; with Python's default 5 ms switch
+# interval the sender then waits up to 5 ms per wake-up and the sweep falls behind its rate.
+SWITCH_INTERVAL = 0.0005
 
-# "arp[6:2] = 2": ARP replies only (requests, including our own, never reach Python).
-ARP_REPLIES_FILTER = (
-    (0x28, 0, 0, 12), (0x15, 0, 3, 0x0806),       # ethertype ARP
-    (0x28, 0, 0, 20), (0x15, 0, 1, 2),            # operation: reply
+# "arp": every ARP frame (requests too: announcements and other hosts' claims count).
+ARP_FILTER = (
+    (0x28, 0, 0, 12), (0x15, 0, 1, 0x0806),       # ethertype ARP
     (0x06, 0, 0, 0x40000), (0x06, 0, 0, 0),
 )
 SO_RCVBUFFORCE = 33
-SOL_PACKET, PACKET_IGNORE_OUTGOING = 263, 23
+SOL_PACKET, PACKET_STATISTICS, PACKET_IGNORE_OUTGOING = 263, 6, 23
 RECEIVE_BUFFER = 8 * 1024 * 1024
 
 
@@ -49,21 +70,8 @@ class ArpSweepError(IpauditError):
 
 
 @dataclass(frozen=True)
-class ArpReply:
-    """One reply: ``mac`` is the ARP sender, ``eth_source`` the frame's; ``rtt`` in seconds."""
-
-    ip: str
-    mac: str
-    eth_source: str
-    rtt: float | None
-    to_probe: bool = False  # an answer to our RFC 5227 probe for one of our own addresses
-    kind: str = "reply"  # "announcement" for gratuitous ARP (sender IP == target IP)
-    seen: float | None = None  # monotonic arrival time: orders a hand-over before its announcement
-
-
-@dataclass(frozen=True)
 class ArpSweep:
-    """Everything one sweep saw, every reply kept (duplicates are the point)."""
+    """What one sweep heard, as bounded counts: observations per (IP, MAC, source, kind), and noise."""
 
     interface: str
     own_ip: str
@@ -71,27 +79,32 @@ class ArpSweep:
     subnet: str
     targets: int
     requests_sent: int
-    replies: tuple[ArpReply, ...]
+    observed: tuple[ArpObservation, ...]
     seconds: float
+    rtts: tuple[tuple[str, float], ...] = ()
+    noise: NoiseCounts | None = None
+    confirmations_sent: int = 0
+    kernel_drops: int = 0  # frames the kernel dropped because the receiver fell behind (a flood)
 
     def observations(self) -> tuple[ArpObservation, ...]:
-        return tuple(ArpObservation(ip=r.ip, mac=r.mac, eth_source=r.eth_source, kind=r.kind,
-                                    first_seen=r.seen, last_seen=r.seen) for r in self.replies)
+        return self.observed
 
     def first_rtt(self) -> dict[str, float]:
         """The RTT of the first reply for each IP."""
-        rtts: dict[str, float] = {}
-        for reply in self.replies:
-            if reply.rtt is not None:
-                rtts.setdefault(reply.ip, reply.rtt)
-        return rtts
+        return dict(self.rtts)
+
+    def findings(self) -> list[Finding]:
+        """``arp-flood`` and ``arp-malformed``: what no honest device sends."""
+        if self.noise is None:
+            return []
+        return noise_findings(self.noise, self.requests_sent, self.kernel_drops)
 
 
 def open_arp_socket(interface: str) -> socket.socket:
-    """A non-blocking raw socket on ``interface`` that receives only ARP replies."""
+    """A non-blocking raw socket on ``interface`` that receives only ARP frames."""
     from ipaudit.scan.rawsocket import open_raw_socket
 
-    sock = open_raw_socket(interface, ARP_REPLIES_FILTER)
+    sock = open_raw_socket(interface, ARP_FILTER)
     try:
         # Thousands of replies can land within milliseconds: give the kernel room.
         sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER)
@@ -128,17 +141,20 @@ def sweep_targets(subnet: IPNetwork, exclude: Iterable[str] = ()) -> list[int]:
     return [ip for ip in range(first, last + 1) if ip not in excluded]
 
 
-class _Receiver(threading.Thread):
-    """Reads replies until told to stop; matches them by sender IP against the targets."""
+def kernel_drops(sock: socket.socket) -> int:
+    """Frames the kernel dropped on ``sock`` since the last call (PACKET_STATISTICS resets them)."""
+    try:
+        return struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))[1]
+    except OSError:
+        return 0
 
-    def __init__(self, sock: socket.socket, targets: set[int], own: InterfaceInfo, sent_at: dict[int, float],
-                 own_ips: set[int] | None = None):
+
+class _Receiver(threading.Thread):
+    """Reads ARP frames into the tally until told to stop, checking the clock as it goes."""
+
+    def __init__(self, sock: socket.socket, tally: ArpTally):
         super().__init__(name="arp-receiver", daemon=True)
-        self.sock, self.targets, self.sent_at = sock, targets, sent_at
-        self.own_ips = own_ips if own_ips is not None else {frames.ip_int(str(own.ip))}
-        self.own_mac = frames.mac_bytes(own.mac)
-        self.answered: set[int] = set()  # targets only: the retry schedule counts it
-        self.replies: list[ArpReply] = []
+        self.sock, self.tally = sock, tally
         self.stopping = threading.Event()
         self.failure: BaseException | None = None
 
@@ -148,58 +164,50 @@ class _Receiver(threading.Thread):
                 # Short waits: the sweep joins this thread at its end, so they bound its tail.
                 ready, _, _ = select.select([self.sock], [], [], 0.01)
                 if ready:
-                    self._drain()
-            self._drain()
+                    self._drain(None)
+            self._drain(time.monotonic() + FINAL_DRAIN)
         except OSError as problem:
             self.failure = ArpSweepError(f"listening on {self.sock.getsockname()[0]} failed: "
                                          f"{problem.strerror or problem}")
         except BaseException as problem:  # noqa: BLE001 - handed to the sending thread
             self.failure = problem
 
-    def _drain(self) -> None:
+    def _drain(self, until: float | None) -> None:
+        """Read what is queued; a flood never empties the queue, so return on stop or ``until``."""
+        receive, add, clock, stopping = self.sock.recv, self.tally.add, time.monotonic, self.stopping
+        read = 0
         while True:
             try:
-                frame = self.sock.recv(256)
+                frame = receive(64)  # an ARP frame is 42 bytes (60 padded): the rest is not needed
             except (BlockingIOError, InterruptedError):
                 return
-            arrived = time.monotonic()
-            try:
-                packet = frames.parse_arp(frame)
-            except frames.MalformedArpFrame:
-                continue  # the filter passed it, but it is not ARP for IPv4: not an answer
-            self._record(packet, arrived)
-
-    def _record(self, packet: frames.ArpPacket, arrived: float) -> None:
-        ip = packet.sender_ip
-        if ip in self.own_ips:
-            if packet.sender_mac == self.own_mac:
+            add(frame, clock())
+            read += 1
+            if read % CHECK_EVERY == 0 and (clock() > until if until is not None else stopping.is_set()):
                 return
-        elif ip not in self.targets:
-            return  # someone's announcement for an address outside the sweep
-        else:
-            self.answered.add(ip)
-        sent = self.sent_at.get(ip)
-        self.replies.append(ArpReply(
-            ip=frames.ip_text(ip), mac=frames.mac_text(packet.sender_mac),
-            eth_source=frames.mac_text(packet.eth_source),
-            rtt=None if sent is None else round(arrived - sent, 6), to_probe=ip in self.own_ips,
-            kind="announcement" if packet.is_gratuitous else "reply", seen=arrived))
+
+
+def final_wait(timeout: float, retries: int) -> float:
+    """How long arp-scan waits for its last try: the timeout grown by the backoff once per retry."""
+    return timeout * BACKOFF ** retries
 
 
 def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float = DEFAULT_RATE,
-          retries: int = DEFAULT_RETRIES, timeout: float = DEFAULT_TIMEOUT,
+          retries: int = DEFAULT_RETRIES, timeout: float = DEFAULT_TIMEOUT, confirm: int = DEFAULT_CONFIRM,
           targets: Iterable[int] | None = None, probe_self: bool = True,
           progress: Callable[[int, int, int], None] | None = None,
           stop: threading.Event | None = None, sock: socket.socket | None = None,
           source_ip: str | None = None, own_ips: Iterable[str] = ()) -> ArpSweep:
     """Ask every address of ``subnet`` (default: the interface's) on ``interface``.
 
-    ``targets`` (ints) replaces the subnet's addresses, e.g. a pool. ``progress(sent,
-    planned, answered)`` is called about ten times a second. ``stop`` ends it early.
-    ``sock``, from ``open_arp_socket``, is used (and left open) instead of opening one:
-    a caller that drops privileges opens it first. ``source_ip`` is the sender IP of the
-    requests (arp-scan's ``--arpspa``: the interface's address in a secondary subnet);
-    ``own_ips`` are more of this host's addresses to ask by RFC 5227 probe beside the primary.
+    ``targets`` (ints) replaces the subnet's addresses, e.g. a pool. ``confirm``: how many
+    more times each answered address is asked, ``timeout / confirm`` apart, so confirmations
+    end within one retry round of the answer. ``progress(sent, planned, answered)`` is called
+    about ten times a second. ``stop`` ends it early. ``sock``, from ``open_arp_socket``, is
+    used (and left open) instead of opening one: a caller that drops privileges opens it first.
+    ``source_ip`` is the sender IP of the requests (arp-scan's ``--arpspa``: the interface's
+    address in a secondary subnet); ``own_ips`` are more of this host's addresses to ask by
+    RFC 5227 probe beside the primary.
     """
     own = interface_info(interface)
     network = IPNetwork(str(subnet)) if subnet is not None else own.subnet
@@ -211,25 +219,33 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
     owned = sock is None
     if sock is None:
         sock = open_arp_socket(interface)
+    kernel_drops(sock)  # start counting from zero
     started = time.monotonic()
     sent_at: dict[int, float] = {}
-    receiver = _Receiver(sock, set(wanted), own, sent_at, own_ips=ours)
-    # Our own address goes first and is asked by RFC 5227 probe; nobody may answer it,
-    # so it is asked retries+1 times, retry_wait apart.
-    schedule = RetrySchedule(probed + wanted, retries, retry_wait=timeout)
-    pacer = Pacer(rate, start=started)
     source_mac = frames.mac_bytes(own.mac)
+    tally = ArpTally(source_mac, set(wanted), sent_at, started)
+    receiver = _Receiver(sock, tally)
+    # Our own addresses go first and are asked by RFC 5227 probe; nobody may answer them,
+    # so each is asked retries+1 times, retry_wait apart.
+    schedule = RetrySchedule(probed + wanted, retries, retry_wait=timeout,
+                             confirm=confirm, confirm_wait=timeout / max(confirm, 1))
+    pacer = Pacer(rate, start=started)
     prefix = frames.request_prefix(source_mac, frames.ip_int(source_ip) if source_ip else own_ip)
-    answered = receiver.answered
+    probes = {ip: frames.build_probe(source_mac, ip) for ip in probed}
+    answered, newly_answered = tally.answered, tally.newly_answered
     next_progress = started
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL))
     receiver.start()
     try:
-        while not schedule.finished(answered):
-            if stop is not None and stop.is_set():
+        while True:
+            now = time.monotonic()
+            while newly_answered:
+                schedule.confirm_answered(newly_answered.popleft(), now)
+            if schedule.finished(answered) or (stop is not None and stop.is_set()):
                 break
             if receiver.failure is not None:
                 raise receiver.failure
-            now = time.monotonic()
             if progress is not None and now >= next_progress:
                 progress(schedule.sent, len(wanted), len(answered))
                 next_progress = now + 0.1
@@ -240,24 +256,28 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
             targets_now = schedule.take(due, now, answered)
             for target in targets_now:
                 sent_at[target] = now  # before sending: the reply can beat the next line
-                send_frame(sock, frames.build_probe(source_mac, target) if target in ours
-                           else prefix + target.to_bytes(4, "big") + frames.PADDING)
+                probe = probes.get(target)
+                send_frame(sock, probe if probe is not None else prefix + target.to_bytes(4, "big") + frames.PADDING)
             if len(targets_now) < due:
-                # Only retries are left and none is due yet: sleep until one is.
+                # Only retries and confirmations are left and none is due yet: sleep until one is.
                 time.sleep(min(max(schedule.wait(now, answered), 0.0005), 0.01))
-        _wait_for_late_replies(timeout, stop, receiver)
+        _wait_for_late_replies(final_wait(timeout, retries), stop, receiver)
     finally:
         receiver.stopping.set()
         receiver.join()
+        sys.setswitchinterval(switch_interval)
+        drops = kernel_drops(sock)
         if owned:
             sock.close()
     if receiver.failure is not None:
         raise receiver.failure
     if progress is not None:
         progress(schedule.sent, len(wanted), len(answered))
+    rtts = tuple((frames.ip_text(ip), rtt) for ip, rtt in tally.first_rtt.items())
     return ArpSweep(interface=interface, own_ip=str(own.ip), own_mac=own.mac, subnet=str(network),
-                    targets=len(wanted), requests_sent=schedule.sent, replies=tuple(receiver.replies),
-                    seconds=round(time.monotonic() - started, 3))
+                    targets=len(wanted), requests_sent=schedule.sent, observed=tally.observations(),
+                    seconds=round(time.monotonic() - started, 3), rtts=rtts, noise=tally.noise(),
+                    confirmations_sent=schedule.confirmations_sent, kernel_drops=drops)
 
 
 def _wait_for_late_replies(timeout: float, stop: threading.Event | None, receiver: _Receiver) -> None:

@@ -21,8 +21,10 @@ from ipaudit.findings import Code, finding
 from ipaudit.model import Finding, Host, ProxiedBlock
 from ipaudit.scan.vendor import vendor_of
 
-#: Observation kinds. The sweep engine owns the data model; a missing ``kind`` is a reply.
-REPLY, ANNOUNCEMENT, REQUEST_SENDER = "reply", "announcement", "request-sender"
+#: How an observation's MAC claimed its IP (``ArpObservation.kind``).
+REPLY = "reply"  # answered a request this scan sent, after it was sent
+ANNOUNCEMENT = "announcement"  # gratuitous ARP / RFC 5227 announcement: sender IP == target IP
+REQUEST_SENDER = "request-sender"  # asked someone else "who has ...? tell <ip>"
 
 
 @dataclass(frozen=True)

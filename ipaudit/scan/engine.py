@@ -30,6 +30,8 @@ class ScanRequest:
     rate: float = 500.0
     retries: int = 1
     timeout: float = 0.5
+    #: Extra requests to every answered address, so a second holder that missed one is found.
+    confirm: int = 5
     dhcp_timeout: float = 6.0
     dhcp: bool = True
     arp: bool = True
@@ -111,7 +113,8 @@ def run_scan(request: ScanRequest, progress: Callable[[int, int, int], None] | N
     from ipaudit.scan.live import DhcpSettings, SweepSettings, scan_lan
 
     legs = sweep_legs(interface, request.subnet, request.force)
-    arp = SweepSettings(rate=request.rate, retries=request.retries, timeout=request.timeout) if request.arp else None
+    arp = SweepSettings(rate=request.rate, retries=request.retries, timeout=request.timeout,
+                        confirm=request.confirm) if request.arp else None
     dhcp = DhcpSettings(timeout=request.dhcp_timeout, client_mac=request.client_mac,
                         allowed=request.allowed_dhcp) if request.dhcp else None
     result = scan_lan(interface, legs, arp=arp, dhcp=dhcp, progress=progress if arp is not None else None,

@@ -28,7 +28,7 @@ from netaddr import IPAddress, IPNetwork, IPSet
 from ipaudit.errors import IpauditError
 from ipaudit.model import DhcpServer, Finding, Inventory
 from ipaudit.scan.arp import (
-    DEFAULT_RATE, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ArpSweep, open_arp_socket, sweep, sweep_targets,
+    DEFAULT_CONFIRM, DEFAULT_RATE, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ArpSweep, open_arp_socket, sweep, sweep_targets,
 )
 from ipaudit.scan.arp_findings import ArpObservation, ThisHost, hosts_from_observations, interpret
 from ipaudit.scan.interfaces import gateways, interface_info, interface_networks, local_addresses, local_macs
@@ -39,11 +39,13 @@ DEFAULT_DHCP_TIMEOUT = 6.0
 
 @dataclass(frozen=True)
 class SweepSettings:
-    """How hard to ask: packets per second, extra rounds for the silent, wait for late replies."""
+    """How hard to ask: packets per second, extra rounds for the silent, wait for late replies,
+    extra requests to each answered address (a second holder may miss one)."""
 
     rate: float = DEFAULT_RATE
     retries: int = DEFAULT_RETRIES
     timeout: float = DEFAULT_TIMEOUT
+    confirm: int = DEFAULT_CONFIRM
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def _sweep_legs(interface: str, legs: list[SweepLeg], targets: list[int] | None,
     done: list[ArpSweep] = []
     for number, leg in enumerate(legs):
         done.append(sweep(interface, leg.subnet, rate=arp.rate, retries=arp.retries, timeout=arp.timeout,
-                          targets=targets, progress=step if progress is not None else None, sock=sock,
+                          confirm=arp.confirm, targets=targets, progress=step if progress is not None else None, sock=sock,
                           source_ip=leg.source_ip, probe_self=number == 0, own_ips=this_host.ips))
         before[0], before[1], latest[0] = before[0] + planned[number], before[1] + latest[0], 0
     return done
@@ -202,6 +204,7 @@ def _look(interface: str, legs: list[SweepLeg], targets: list[int] | None, arp: 
     routers = [*routes, *(str(s.router) for s in servers if s.router is not None)]
     verdict = interpret(observations, this_host, routers)
     findings = list(verdict.findings)
+    findings += [f for result in sweeps for f in result.findings()]  # arp-flood, arp-malformed
     if dhcp is not None:
         findings += _dhcp_findings(servers, dhcp.allowed)
     # The scanner holds its addresses too: a pool planned from this inventory must avoid them.

@@ -43,33 +43,57 @@ class Pacer:
 
 
 class RetrySchedule:
-    """Which address to ask next: every target once, in order, and the silent ones again.
+    """Which address to ask next: every target once, in order, the silent ones again, and
+    the answered ones again to confirm.
 
     A target still not ``answered`` ``retry_wait`` seconds after its last request is
-    asked again, up to ``retries`` more times (arp-scan's per-host timeout). Due
-    retries go before fresh targets, so retries interleave with the first pass
-    instead of waiting for it to end: the sweep stays at the paced rate throughout.
+    asked again, up to ``retries`` more times (arp-scan's per-host timeout). A target
+    reported by ``confirm_answered`` is asked ``confirm`` more times, ``confirm_wait``
+    apart: a second holder of the address that missed one request (Wi-Fi drops) gets
+    more chances to answer. Due retries go first, then due confirmations, then fresh
+    targets, so both interleave with the first pass instead of waiting for it to end:
+    the sweep stays at the paced rate throughout.
     """
 
-    def __init__(self, targets: Sequence[int], retries: int, retry_wait: float):
-        if retries < 0:
-            raise ValueError("retries must be 0 or more")
+    def __init__(self, targets: Sequence[int], retries: int, retry_wait: float,
+                 confirm: int = 0, confirm_wait: float | None = None):
+        if retries < 0 or confirm < 0:
+            raise ValueError("retries and confirm must be 0 or more")
         self.targets = list(targets)
         self.retries = retries
         self.retry_wait = retry_wait
+        self.confirm = confirm
+        self.confirm_wait = retry_wait if confirm_wait is None else confirm_wait
         self._position = 0
         # (due time, target, requests so far): appended in send order, so sorted by due time.
         self._again: deque[tuple[float, int, int]] = deque()
+        # (due time, target, confirmations left): appended as answers arrive, so sorted too.
+        self._confirms: deque[tuple[float, int, int]] = deque()
+        self._confirming: set[int] = set()
         self.sent = 0
+        self.confirmations_sent = 0
+
+    def confirm_answered(self, target: int, now: float) -> None:
+        """``target`` answered (first time): plan its confirmation requests."""
+        if self.confirm and target not in self._confirming:
+            self._confirming.add(target)
+            self._confirms.append((now + self.confirm_wait, target, self.confirm))
 
     def take(self, count: int, now: float, answered: Container[int]) -> list[int]:
-        """Up to ``count`` targets to ask at ``now``; empty while only future retries remain."""
+        """Up to ``count`` targets to ask at ``now``; empty while only future requests remain."""
         chosen: list[int] = []
         while len(chosen) < count:
             if self._again and self._again[0][0] <= now:
                 _, target, asked = self._again.popleft()
                 if target in answered:
                     continue
+            elif self._confirms and self._confirms[0][0] <= now:
+                _, target, left = self._confirms.popleft()
+                chosen.append(target)
+                self.confirmations_sent += 1
+                if left > 1:
+                    self._confirms.append((now + self.confirm_wait, target, left - 1))
+                continue
             elif self._position < len(self.targets):
                 target, asked = self.targets[self._position], 0
                 self._position += 1
@@ -86,13 +110,14 @@ class RetrySchedule:
             self._again.popleft()
 
     def finished(self, answered: Container[int]) -> bool:
-        """Every target asked, and no silent one left to ask again."""
+        """Every target asked, no silent one left to ask again, no confirmation left."""
         self._drop_answered(answered)
-        return self._position >= len(self.targets) and not self._again
+        return self._position >= len(self.targets) and not self._again and not self._confirms
 
     def wait(self, now: float, answered: Container[int]) -> float:
         """Seconds until a request can be due (0 while fresh targets remain, or when finished)."""
         if self._position < len(self.targets):
             return 0.0
         self._drop_answered(answered)
-        return max(0.0, self._again[0][0] - now) if self._again else 0.0
+        dues = [queue[0][0] for queue in (self._again, self._confirms) if queue]
+        return max(0.0, min(dues) - now) if dues else 0.0
