@@ -29,7 +29,9 @@ def test_check_reports_the_blogs_overlap_with_a_shrink_and_an_emittable_pool():
     assert report.status is ExitStatus.CRITICAL
     assert [f.code for f in report.findings] == [Code.POOL_OVERLAPS_DHCP, Code.DHCP_RANGE_FILLS_SUBNET]
     assert report.recommendations[0].kind == "shrink-dhcp"
-    assert [str(r) for r in report.emitted[0].ranges] == ["192.168.1.249-192.168.1.254"]
+    # Section 5: keeping the user's own block beats a move; DHCP shrinks to end 4 addresses below it.
+    assert str(report.recommendations[0].new_dhcp_range) == "192.168.1.2-192.168.1.235"
+    assert [str(r) for r in report.emitted[0].ranges] == ["192.168.1.240-192.168.1.245"]
 
 
 def test_the_same_conflict_gives_the_same_key_on_every_run():
