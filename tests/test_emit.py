@@ -248,7 +248,7 @@ def test_output_file_gets_the_manifest_and_help_says_so(run_cli, tmp_path):
     assert reread(target.read_text()).pools[0].name == "ingress"
     assert "192.0.2.240-192.0.2.243" in result.stderr  # the report went beside it
     help_text = run_cli("check-pool", "--help").stdout
-    assert "-o FILE" in help_text and "--force-emit" in help_text and "--name" in help_text
+    assert "With --emit, FILE gets the" in help_text and "--force-emit" in help_text and "--name" in help_text
 
 
 # --- recommendations -------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ def _dns1123(ctx, param, value: str | None) -> str | None:
     return value
 
 
+OUTPUT_HELP = ("Write the report to FILE (replaced atomically) instead of stdout. With --emit, FILE gets the "
+               "manifest and the report goes to stderr.")
+
 emit_options = [
     click.option("--emit", type=click.Choice([k.value for k in EmitKind]),
                  help="Print a ready manifest on stdout, or to the -o FILE (the report then goes to stderr). "
@@ -102,7 +105,8 @@ def _deliver_plan(report: PlanReport, out: Output, emit: str | None, namespace: 
 @click.option("--name", "pool_name", callback=_dns1123, metavar="NAME",
               help="With --emit: the name of the pool typed as POOL (default: proposed).")
 @_emit_all
-@output_options(formats_for(PlanReport), quiet_help="Print nothing when every pool is OK, and no notes (for cron).")
+@output_options(formats_for(PlanReport), quiet_help="Print nothing when every pool is OK, and no notes (for cron).",
+                output_help=OUTPUT_HELP)
 def check_pool_command(pool_specs: tuple[str, ...], pool_sources: PoolQuery, lan: LanQuery, interface: str | None,
                        dhcp_timeout: float, force: bool, pool_name: str | None, emit: str | None,
                        force_emit: bool, namespace: str, out: Output) -> int:
@@ -136,7 +140,7 @@ def check_pool_command(pool_specs: tuple[str, ...], pool_sources: PoolQuery, lan
 @click.option("--name", "pool_name", default="lan-pool", show_default=True, callback=_dns1123,
               help="Name of the emitted pool (a DNS-1123 name).")
 @_emit_all
-@output_options(formats_for(PlanReport))
+@output_options(formats_for(PlanReport), output_help=OUTPUT_HELP)
 def recommend_command(pool_sources: PoolQuery, pool_specs: tuple[str, ...], lan: LanQuery, size: int,
                       pool_name: str, emit: str | None, force_emit: bool, namespace: str, out: Output) -> int:
     """Recommend a safe block for a new pool, or the DHCP shrink that makes room for one.

@@ -55,7 +55,7 @@ class KubectlCluster(PoolSource):
     def read(self) -> PoolManifests:
         from ipaudit.sources.kubectl import fetch_documents
 
-        fetched = fetch_documents(self.query.context)
+        fetched = fetch_documents(self.query.context, kube_vip_configmap=self.query.kube_vip_configmap)
         return _cluster(fetched.documents, fetched.notes, "kubectl", self.query)
 
 
@@ -65,7 +65,7 @@ class InClusterApi(PoolSource):
     def read(self) -> PoolManifests:
         from ipaudit.sources.k8s_api import fetch_documents
 
-        fetched = fetch_documents()
+        fetched = fetch_documents(kube_vip_configmap=self.query.kube_vip_configmap)
         return _cluster(fetched.documents, fetched.notes, "k8s", self.query)
 
 
