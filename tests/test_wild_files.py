@@ -61,3 +61,51 @@ def test_openwrt_option_end_that_is_not_a_number_is_a_note(tmp_path):
     facts = facts_of(write_openwrt(tmp_path, "\toption start '100'\n\toption end 'last'\n"))
     assert [r.addresses for r in facts.ranges] == [IPRange("192.0.2.100", "192.0.2.249")]
     assert any("option end 'last' is not a number" in n for n in facts.notes)
+
+
+HOME_LAN = ["--subnet", "192.168.1.0/24", "--gateway", "192.168.1.1"]
+
+
+def test_charlesthomas_pools_one_without_buffer_and_a_reread_clean_emit(run_cli):
+    import json
+
+    import yaml
+
+    from ipaudit.sources.manifests import pools_from_documents
+
+    path = str(WILD / "charlesthomas-homelab-metallb-ip-address-pools.yaml")
+    result = run_cli("check-pool", "--from", path, *HOME_LAN, "--dhcp-range", "192.168.1.100-192.168.1.200",
+                     "--format", "json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert [(f["code"], f["pool"]) for f in report["findings"]] == [("pool-no-buffer", "internal")]
+    emitted = run_cli("check-pool", "--from", path, *HOME_LAN, "--dhcp-range", "192.168.1.100-192.168.1.200",
+                      "--emit", "metallb")
+    documents = list(yaml.safe_load_all(emitted.stdout))
+    # Each pool keeps its namespace; the user's three L2Advertisements still name them, so none is emitted.
+    assert [(d["kind"], d["metadata"]["name"], d["metadata"]["namespace"]) for d in documents] == [
+        ("IPAddressPool", "internal", "metallb"), ("IPAddressPool", "external", "metallb"),
+        ("IPAddressPool", "dns", "metallb")]
+    assert documents[1]["spec"]["addresses"] == ["192.168.1.5/32"]
+    found = pools_from_documents(documents, "emitted")
+    assert found.rejections == ()
+
+
+def test_lagoon_at_home_pool_inside_a_sky_hub_dhcp_range_keeps_its_block(run_cli):
+    import json
+
+    result = run_cli("check-pool", "--from", str(WILD / "lagoon-at-home-metallb.yml"), *HOME_LAN,
+                     "--dhcp-range", "192.168.1.2-192.168.1.253", "--format", "json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 2
+    assert [(f["code"], f["pool"]) for f in report["findings"]] == [
+        ("pool-overlaps-dhcp", "default"), ("dhcp-range-fills-subnet", "default")]
+    shrink = report["recommendations"][0]
+    assert (shrink["kind"], shrink["range"], shrink["new_dhcp_range"]) == (
+        "shrink-dhcp", "192.168.1.240-192.168.1.250", "192.168.1.2-192.168.1.235")
+
+
+def test_lagoon_at_home_template_names_its_marker(run_cli):
+    result = run_cli("check-pool", "--from", str(WILD / "lagoon-at-home-metallb.yml.tpl"), *HOME_LAN)
+    assert result.exit_code == 3 and result.stdout == ""
+    assert "line 8: template marker '${LAGOON_NETWORK_RANGE}'" in result.stderr
