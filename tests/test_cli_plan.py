@@ -62,9 +62,10 @@ def test_recommend_emit_metallb_is_applyable_yaml(run_cli):
 def test_recommend_emit_cilium(run_cli):
     result = run_cli("recommend", "--subnet", "192.168.1.0/24", "--gateway", "192.168.1.1",
                      "--dhcp-range", "192.168.1.2-192.168.1.120", "--size", "8", "--emit", "cilium")
-    (document,) = list(yaml.safe_load_all(result.stdout))
-    assert document["kind"] == "CiliumLoadBalancerIPPool"
+    document, policy = list(yaml.safe_load_all(result.stdout))
+    assert document["kind"] == "CiliumLoadBalancerIPPool" and document["apiVersion"] == "cilium.io/v2"
     assert document["spec"]["blocks"] == [{"cidr": "192.168.1.240/29"}]
+    assert policy["kind"] == "CiliumL2AnnouncementPolicy" and policy["spec"] == {"loadBalancerIPs": True}
 
 
 def test_check_pool_emit_rewrites_shorthand_and_moves_bad_pool(run_cli):

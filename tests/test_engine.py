@@ -29,7 +29,9 @@ def test_check_reports_the_blogs_overlap_with_a_shrink_and_an_emittable_pool():
     assert report.status is ExitStatus.CRITICAL
     assert [f.code for f in report.findings] == [Code.POOL_OVERLAPS_DHCP, Code.DHCP_RANGE_FILLS_SUBNET]
     assert report.recommendations[0].kind == "shrink-dhcp"
-    assert [str(r) for r in report.emitted[0].ranges] == ["192.168.1.249-192.168.1.254"]
+    # Section 5: keeping the user's own block beats a move; DHCP shrinks to end 4 addresses below it.
+    assert str(report.recommendations[0].new_dhcp_range) == "192.168.1.2-192.168.1.235"
+    assert [str(r) for r in report.emitted[0].ranges] == ["192.168.1.240-192.168.1.245"]
 
 
 def test_the_same_conflict_gives_the_same_key_on_every_run():
@@ -101,3 +103,18 @@ def test_the_readme_python_example_runs(capsys):
     example = text.split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(example, "README.md", "exec"), {})
     assert "gateway-unknown" in capsys.readouterr().out
+
+
+def test_merging_pool_sources_keeps_every_field():
+    from dataclasses import fields
+
+    from ipaudit.sources.manifests import PoolManifests
+    from ipaudit.sources.pools import merge
+
+    # A field added to PoolManifests must be merged too: fill each with a marker and look for it.
+    tuples = {f.name: (f"{f.name}-marker",) for f in fields(PoolManifests)
+              if f.name not in ("advertised", "empty_reason")}
+    merged = merge(PoolManifests(**tuples, empty_reason="why"), PoolManifests(advertised=frozenset({"p"})))
+    for name, value in tuples.items():
+        assert getattr(merged, name) == value, name
+    assert merged.advertised == frozenset({"p"}) and merged.empty_reason == "why"

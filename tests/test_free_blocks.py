@@ -15,7 +15,7 @@ from ipaudit.addressset import AddressSet
 from ipaudit.model import DhcpRange, Lan, Pool, usable
 from ipaudit.plan.checks import check_pools
 from ipaudit.plan.recommend import recommend_for_check, troubled
-from ipaudit.plan.zones import FreeBlocks, best_block, dhcp_shrink, free_space
+from ipaudit.plan.zones import FreeBlocks, best_block, dhcp_shrink, free_space, keep_shrink
 
 SUBNETS = (IPNetwork("198.51.100.0/24"), IPNetwork("203.0.113.0/25"), IPNetwork("198.18.0.0/22"))
 
@@ -56,7 +56,8 @@ def reference_blocks(lan: Lan, pools: list[Pool], movers: list[Pool]) -> list[IP
         others = [p for p in pools if p is not pool] + claimed
         block = best_block(free_space(lan, others, at_least=pool.size), pool.size, lan.dhcp_set)
         if block is None:
-            shrink = dhcp_shrink(lan, others, pool.size)
+            # Issue 8 section 5: the shrink that keeps the pool where it is comes before any other.
+            shrink = keep_shrink(lan, pool, others) or dhcp_shrink(lan, others, pool.size)
             block = shrink.block if shrink is not None else None
         blocks.append(block)
         if block is not None:

@@ -93,9 +93,10 @@ def test_check_pool_from_k8s(api_server, serviceaccount, monkeypatch, run_cli):
     monkeypatch.setenv("IPAUDIT_K8S_SERVICEACCOUNT_DIR", serviceaccount)
     result = run_cli("check-pool", "--from", "k8s", "--subnet", "192.0.2.0/24", "--format", "json")
     report = json.loads(result.stdout)
-    assert [pool["name"] for pool in report["pools"]] == ["lan-pool", "blue", "cidr-default"]
+    # The Services the API now serves add the kube-vip VIP outside every pool, checked as a one-address pool.
+    assert [pool["name"] for pool in report["pools"]] == ["lan-pool", "blue", "cidr-default", "vip dns/pihole-dns"]
     outside = {f["pool"] for f in report["findings"] if f["code"] == "pool-outside-subnet"}
-    assert outside == {"blue", "cidr-default"}  # the Cilium and kube-vip pools are not on 192.0.2.0/24
+    assert outside == {"blue", "cidr-default", "vip dns/pihole-dns"}  # not on 192.0.2.0/24
     assert result.exit_code == 2
     assert TOKEN not in result.stdout + result.stderr
 

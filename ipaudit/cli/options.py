@@ -152,13 +152,30 @@ lan_options = _group([
                 "ca_cert", "insecure", "source_timeout"))
 
 
+def _configmap_name(ctx, param, value: str | None) -> str | None:
+    """NS/NAME checked when typed, so a typo fails even when no kube-vip source is read."""
+    if value is not None:
+        from ipaudit.controllers.kube_vip import configmap_name
+        from ipaudit.errors import IpauditError
+
+        try:
+            configmap_name(value)
+        except IpauditError as problem:
+            raise click.BadParameter(problem.one_line()) from None
+    return value
+
+
 pool_source_options = _group([
     click.option("--from", "manifests", metavar="FILE", multiple=True,
                  help="Pools from a MetalLB/Cilium/kube-vip manifest; '-' reads stdin, 'kubectl' asks the cluster "
                  "through kubectl, 'k8s' through the in-cluster API (repeatable)."),
     single("--context", metavar="NAME", help="kubectl context for --from kubectl."),
-], lambda values: ("pool_sources", PoolQuery(manifests=values["manifests"], context=values["context"])),
-    ("manifests", "context"))
+    single("--kube-vip-configmap", metavar="NS/NAME", callback=_configmap_name,
+                 help="kube-vip's ConfigMap when KUBEVIP_NAMESPACE/KUBEVIP_CONFIG_MAP move it "
+                 "(default kube-system/kubevip); for --from files, kubectl and k8s."),
+], lambda values: ("pool_sources", PoolQuery(manifests=values["manifests"], context=values["context"],
+                                             kube_vip_configmap=values["kube_vip_configmap"])),
+    ("manifests", "context", "kube_vip_configmap"))
 
 
 @dataclass(frozen=True)
@@ -170,13 +187,13 @@ class Output:
     quiet: bool
 
 
-def output_options(formats: list[str], quiet_help: str = "Print nothing when all is OK, and no notes (for cron)."):
+def output_options(formats: list[str], quiet_help: str = "Print nothing when all is OK, and no notes (for cron).",
+                   output_help: str = "Write the report to FILE (replaced atomically) instead of stdout."):
     """``--format`` (the report's own formats, from the report registry), ``-o/--output`` and ``-q/--quiet``."""
     return _group([
         single("--format", "output_format", type=click.Choice(formats), default=formats[0], show_default=True,
                help="Report format."),
-        single("-o", "--output", metavar="FILE", help="Write the report to FILE (replaced atomically) "
-               "instead of stdout."),
+        single("-o", "--output", metavar="FILE", help=output_help),
         click.option("-q", "--quiet", is_flag=True, help=quiet_help),
     ], lambda values: ("out", Output(values["output_format"], values["output"], values["quiet"])),
         ("output_format", "output", "quiet"))

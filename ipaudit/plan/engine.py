@@ -20,7 +20,7 @@ from ipaudit.model import Finding, Inventory, Lan, Pool
 from ipaudit.plan.checks import check_lan_knowledge, check_pools
 from ipaudit.plan.ownership import unresolved_nodes_note, with_cluster
 from ipaudit.plan.probed import dhcp_truths, mark_unprobed
-from ipaudit.plan.recommend import Recommendation, recommend_block, recommend_for_check
+from ipaudit.plan.recommend import Recommendation, emitted_pools, recommend_block, recommend_for_check
 from ipaudit.plan.status import status_of
 from ipaudit.report.interface import PlanReport
 from ipaudit.sources.manifests import PoolManifests
@@ -78,15 +78,6 @@ def _probe(probe: LiveProbe, pools: Sequence[Pool], nodes: AddressSet) -> tuple[
             targets)
 
 
-def _replacement(pool: Pool, advice: Sequence[Recommendation]) -> Pool:
-    """The pool as ``--emit`` writes it: moved to its recommended block, if it has one."""
-    for item in advice:
-        if item.pool == pool.name and item.block is not None:
-            return Pool(name=pool.name, ranges=(item.block,), kind=pool.kind, source="recommended",
-                        auto_assign=pool.auto_assign, avoid_buggy_ips=True)
-    return pool
-
-
 def rejection_findings(manifests: PoolManifests) -> list[Finding]:
     """``manifest-rejected`` for each object a controller would refuse or disable."""
     return [finding(Code.MANIFEST_REJECTED, r.message, pool=r.pool,
@@ -138,7 +129,7 @@ def run_check(request: CheckRequest) -> PlanReport:
     return PlanReport(pools=tuple(checked), findings=tuple(findings), recommendations=tuple(advice), lan=lan,
                       status=status_of(findings),
                       notes=(*manifests.notes, *probe_notes, *([node_note] if node_note else []), *lan.notes),
-                      emitted=tuple(_replacement(p, advice) for p in pools), vips=manifests.vips)
+                      emitted=emitted_pools(pools, advice), vips=manifests.vips, existing=manifests.objects)
 
 
 def _recommend_findings(lan: Lan, advice: Sequence[Recommendation], size: int) -> list[Finding]:
@@ -148,7 +139,9 @@ def _recommend_findings(lan: Lan, advice: Sequence[Recommendation], size: int) -
         findings.append(finding(Code.POOL_NEEDS_DHCP_SHRINK,
                                 f"no free block of {size} addresses: the DHCP range must shrink first"))
     elif kind == "no-room":
-        findings.append(finding(Code.NO_ROOM_FOR_POOL, advice[0].message))
+        # The recommendation names the largest possible block; the finding only states the verdict.
+        findings.append(finding(Code.NO_ROOM_FOR_POOL, f"no block of {size} addresses can be made in {lan.subnet}, "
+                                "not even by shrinking a DHCP range"))
     return findings
 
 
@@ -169,4 +162,5 @@ def run_recommend(request: RecommendRequest) -> PlanReport:
     emitted = (Pool(name=request.name, ranges=(block,), source="recommended", avoid_buggy_ips=True),) \
         if block is not None else ()
     return PlanReport(pools=manifests.pools, findings=tuple(findings), recommendations=tuple(advice), lan=lan,
-                      status=status_of(findings), notes=(*manifests.notes, *lan.notes), emitted=emitted)
+                      status=status_of(findings), notes=(*manifests.notes, *lan.notes), emitted=emitted,
+                      existing=manifests.objects)

@@ -8,9 +8,10 @@ from typing import Sequence
 from netaddr import IPRange
 
 from ipaudit.addresses import format_range
+from ipaudit.addressset import AddressSet
 from ipaudit.findings import Code
-from ipaudit.model import Finding, Lan, Pool, Severity
-from ipaudit.plan.zones import DHCP_BUFFER, FreeBlocks, dhcp_shrink, free_space, free_zones
+from ipaudit.model import Finding, Lan, Pool, Severity, usable
+from ipaudit.plan.zones import DHCP_BUFFER, FreeBlocks, dhcp_shrink, free_space, free_zones, keep_shrink, span
 
 #: How many free zones a report lists.
 ZONES_SHOWN = 8
@@ -40,14 +41,64 @@ def _zones(lan: Lan, pools: Sequence[Pool]) -> Recommendation:
     return Recommendation("free-zones", f"free zones in {lan.subnet}, largest first: {listed}", zones=zones)
 
 
-def _shrink_message(shrink, size: int) -> str:
+def _shrink_message(shrink, size: int, kept_block: bool = False) -> str:
     if shrink.new_range is None:
         change = f"remove DHCP range {format_range(shrink.old_range)} ({shrink.label})"
     else:
         change = (f"shrink DHCP range {format_range(shrink.old_range)} ({shrink.label}) "
                   f"to {format_range(shrink.new_range)}")
+    then = "keep your" if kept_block else "use"
     return (f"{change}, wait for the leases in the freed part to expire, "
-            f"then use {format_range(shrink.block)} ({size} addresses)")
+            f"then {then} {format_range(shrink.block)} ({_addresses(size)})")
+
+
+def _addresses(size: int) -> str:
+    return f"{size} address{'es' if size != 1 else ''}"
+
+
+def _unverified(lan: Lan) -> str:
+    """What a block is worth when no DHCP range is known: it may sit in the middle of the router's pool."""
+    if lan.dhcp_ranges:
+        return f"free, outside DHCP with a {DHCP_BUFFER}-address buffer where possible"
+    return ("UNVERIFIED: no DHCP range is known, so the router may hand these addresses out; give --dhcp-range "
+            "or --dhcp-source before applying it")
+
+
+def largest_possible(lan: Lan, others: Sequence[Pool]) -> tuple[IPRange | None, str]:
+    """The largest block any recommendation could give, and what it needs ("" or the DHCP range to remove).
+
+    Free space as it is, then each same-family DHCP range removed in turn, the others kept
+    at their buffer, as ``dhcp_shrink`` would cut them.
+    """
+    if lan.subnet is None:
+        return None, ""
+    claimed = AddressSet(r for pool in others for r in pool.ranges)
+    options = [(free_space(lan, others), "")]
+    for dhcp_range in lan.dhcp_ranges:
+        if dhcp_range.addresses.version != lan.subnet.version:
+            continue
+        kept = AddressSet.from_spans((d.addresses.first - DHCP_BUFFER, d.addresses.last + DHCP_BUFFER,
+                                      d.addresses.version) for d in lan.dhcp_ranges if d is not dhcp_range)
+        options.append((usable(lan.subnet) - lan.owned_set - claimed - kept,
+                        f"after removing DHCP range {format_range(dhcp_range.addresses)} ({dhcp_range.label})"))
+    best = None
+    for space, needs in options:
+        for first, last, version in space.runs():
+            if best is None or last - first > best[0].last - best[0].first:
+                best = (span(first, last, version), needs)
+    return best if best is not None else (None, "")
+
+
+def _no_room(lan: Lan, others: Sequence[Pool], size: int, target: str, pool_name: str | None) -> Recommendation:
+    """One message naming the largest block that could ever be had, so the user knows what size to ask for."""
+    block, needs = largest_possible(lan, others)
+    if block is None:
+        largest = f"no address of {lan.subnet} is free"
+    else:
+        largest = f"the largest possible is {format_range(block)} ({_addresses(block.size)}" + \
+            (f", {needs})" if needs else ", free now)")
+    return Recommendation("no-room", f"{_addresses(size)} can never fit in {lan.subnet} for {target}: {largest}",
+                          pool=pool_name)
 
 
 def place(lan: Lan, others: Sequence[Pool], size: int, pool_name: str | None) -> Recommendation:
@@ -56,18 +107,21 @@ def place(lan: Lan, others: Sequence[Pool], size: int, pool_name: str | None) ->
 
 
 def _place(lan: Lan, block: IPRange | None, others: Sequence[Pool], size: int,
-           pool_name: str | None) -> Recommendation:
+           pool_name: str | None, pool: Pool | None = None) -> Recommendation:
+    """A free block; else the DHCP shrink that keeps ``pool`` where it is; else any shrink; else no room."""
     target = f"pool {pool_name}" if pool_name else "a pool"
     if block is not None:
-        return Recommendation("use-block", f"use {format_range(block)} ({size} addresses) for {target}: "
-                              f"free, outside DHCP with a {DHCP_BUFFER}-address buffer where possible",
-                              pool=pool_name, block=block)
-    shrink = dhcp_shrink(lan, others, size)
+        return Recommendation("use-block", f"use {format_range(block)} ({_addresses(size)}) for {target}: "
+                              + _unverified(lan), pool=pool_name, block=block)
+    # Keeping the user's own block beats a move: their manifests, DNS and firewall rules already name it.
+    shrink = keep_shrink(lan, pool, others) if pool is not None else None
+    kept_block = shrink is not None
+    shrink = shrink or dhcp_shrink(lan, others, size)
     if shrink is not None:
-        return Recommendation("shrink-dhcp", f"for {target}: " + _shrink_message(shrink, size), pool=pool_name,
-                              block=shrink.block, dhcp_range=shrink.old_range, new_dhcp_range=shrink.new_range)
-    return Recommendation("no-room", f"no block of {size} free addresses fits in {lan.subnet} for {target}, "
-                          "even after shrinking one DHCP range", pool=pool_name)
+        return Recommendation("shrink-dhcp", f"for {target}: " + _shrink_message(shrink, size, kept_block),
+                              pool=pool_name, block=shrink.block, dhcp_range=shrink.old_range,
+                              new_dhcp_range=shrink.new_range)
+    return _no_room(lan, others, size, target, pool_name)
 
 
 def troubled(pool: Pool, findings: Sequence[Finding]) -> bool:
@@ -89,7 +143,7 @@ def recommend_for_check(pools: Sequence[Pool], lan: Lan, findings: Sequence[Find
         block = free.best_block(pool.size, pool)
         # The pools other than this one are only needed when no block is free (a DHCP shrink).
         others = [p for p in pools if p is not pool] + claimed if block is None else []
-        advice.append(_place(lan, block, others, pool.size, pool.name))
+        advice.append(_place(lan, block, others, pool.size, pool.name, pool))
         if advice[-1].block is not None:
             # The next troubled pool must not be sent to the same block.
             claimed.append(replace(pool, name=f"{pool.name} (recommended)", ranges=(advice[-1].block,)))
@@ -101,3 +155,49 @@ def recommend_for_check(pools: Sequence[Pool], lan: Lan, findings: Sequence[Find
 def recommend_block(lan: Lan, pools: Sequence[Pool], size: int, pool_name: str) -> list[Recommendation]:
     """What ``ipaudit recommend`` suggests: one block of ``size`` clear of ``pools``, and the free zones."""
     return [place(lan, pools, size, pool_name), _zones(lan, pools)]
+
+
+def emitted_pools(pools: Sequence[Pool], advice: Sequence[Recommendation]) -> tuple[Pool, ...]:
+    """The pools as ``--emit`` writes them: each moved to its recommended block, if it has one.
+
+    A pool typed on the command line gets avoidBuggyIPs (nothing of the user's says otherwise);
+    a pool from a manifest keeps its own setting, its kind, namespace and labels.
+    """
+    emitted = []
+    for pool in pools:
+        block = next((item.block for item in advice if item.pool == pool.name and item.block is not None), None)
+        avoid = pool.avoid_buggy_ips or pool.kind == "cli"
+        if block is not None:
+            emitted.append(replace(pool, ranges=(block,), source="recommended", avoid_buggy_ips=avoid, declared=(),
+                                   cidrs_with_host_bits=()))
+        else:
+            emitted.append(replace(pool, avoid_buggy_ips=avoid))
+    return tuple(emitted)
+
+
+@dataclass(frozen=True)
+class EmitBlockers:
+    """Why a manifest is not yet safe to apply: DHCP shrinks to do first, and pools with no safe block at all."""
+
+    shrinks: tuple[str, ...] = ()
+    unsafe: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.shrinks or self.unsafe)
+
+
+def emit_blockers(emitted: Sequence[Pool], findings: Sequence[Finding],
+                  advice: Sequence[Recommendation]) -> EmitBlockers:
+    """What stands between ``emitted`` and a blind ``kubectl apply``: nothing, or the steps and problems."""
+    shrinks, unsafe = [], []
+    for pool in emitted:
+        placed = next((item for item in advice if item.pool == pool.name and item.block is not None), None)
+        if placed is not None:
+            if placed.kind == "shrink-dhcp":
+                shrinks.append(placed.message)
+            continue
+        if troubled(pool, findings):
+            worst = next((f for f in findings if f.pool == pool.name and f.severity is Severity.CRITICAL),
+                         next(f for f in findings if f.pool == pool.name))
+            unsafe.append(f"pool {pool.name}: {worst.message}")
+    return EmitBlockers(tuple(shrinks), tuple(unsafe))

@@ -301,3 +301,29 @@ def dhcp_shrink(lan: Lan, pools: Iterable[Pool], size: int) -> DhcpShrink | None
                 # Most addresses kept for DHCP wins; on a tie, cut the top (the range keeps its start).
                 options.append((kept, from_top, replace(shrink, label=dhcp_range.label)))
     return max(options, key=lambda option: option[:2])[2] if options else None
+
+
+def keep_shrink(lan: Lan, pool: Pool, others: Iterable[Pool]) -> DhcpShrink | None:
+    """The DHCP cut that lets ``pool`` stay where the user put it, or None when more than DHCP is in the way.
+
+    Only DHCP may stand in the way: the pool must already lie in the usable subnet, clear of every
+    owned address and every other pool. One DHCP range may touch the pool plus its buffer; it keeps
+    the larger side (the lower one on a tie, so it keeps its start), or goes when no side is left.
+    """
+    if lan.subnet is None or len(pool.ranges) != 1 or pool.addresses.size == 0:
+        return None
+    block = pool.ranges[0]
+    others_set = AddressSet(r for other in others if other is not pool for r in other.ranges)
+    if pool.addresses - usable(lan.subnet) or pool.addresses & (lan.owned_set | others_set):
+        return None
+    low, high = block.first - DHCP_BUFFER, block.last + DHCP_BUFFER
+    touching = [d for d in lan.dhcp_ranges if d.addresses.version == block.version
+                and d.addresses.first <= high and d.addresses.last >= low]
+    if len(touching) != 1:
+        return None
+    old = touching[0].addresses
+    sides = [(last - first + 1, -first, span(first, last, old.version))
+             for first, last in ((old.first, min(old.last, low - 1)), (max(old.first, high + 1), old.last))
+             if first <= last]
+    kept = max(sides, key=lambda side: side[:2])[2] if sides else None
+    return DhcpShrink(old, kept, touching[0].label, block)

@@ -44,6 +44,8 @@ class PlanReport:
     emitted: tuple[Pool, ...] = ()
     #: LoadBalancer Service addresses read from the cluster or manifests, with their pools.
     vips: tuple[Vip, ...] = ()
+    #: The user's pool and L2 objects as read, so ``--emit`` keeps their settings and never reuses their names.
+    existing: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from ipaudit.safe_decode import DecodeError
-from ipaudit.sources.cluster import RESOURCES, ClusterDocuments, items_of
+from ipaudit.sources.cluster import ClusterDocuments, items_of, resources
 from ipaudit.sources.credentials import Secret
 from ipaudit.sources.http import HttpClient
 from ipaudit.sources.interface import SourceError, SourceOptions
@@ -46,8 +46,8 @@ def _read_token(directory: str) -> Secret:
 
 
 def fetch_documents(url: str | None = None, serviceaccount_dir: str | None = None,
-                    timeout: float = 10.0) -> ClusterDocuments:
-    """Every MetalLB/Cilium/kube-vip pool object the service account may read, plus notes."""
+                    timeout: float = 10.0, kube_vip_configmap: str | None = None) -> ClusterDocuments:
+    """Every pool object the service account may read, with L2 policies, Services and Nodes, plus notes."""
     directory = serviceaccount_dir or os.environ.get("IPAUDIT_K8S_SERVICEACCOUNT_DIR") or SERVICEACCOUNT_DIR
     base = (url or api_url()).rstrip("/")
     token = _read_token(directory)
@@ -59,10 +59,15 @@ def fetch_documents(url: str | None = None, serviceaccount_dir: str | None = Non
     with HttpClient(f"k8s+{base}", options) as client:
         client.keep_secret(token)
         client.secret_header("Authorization", Secret(f"Bearer {token.reveal()}"))
-        for resource in RESOURCES:
-            answer = None
+        for resource in resources(kube_vip_configmap):
+            answer, forbidden = None, False
             for path in resource.api_paths:
                 response = client.get(path, expect_json=False, ok_statuses=(403, 404))
+                if response.status_code == 403 and resource.optional:
+                    notes.append(f"the service account may not read {resource.what} (HTTP 403 on {path}), "
+                                 "so they are not checked; grant get/list on them with a ClusterRole")
+                    forbidden = True
+                    break
                 if response.status_code == 403:
                     raise client.error(f"the service account may not read {resource.what} (HTTP 403 on {path})",
                                        hint="grant it get/list on that resource with a (Cluster)Role")
@@ -76,8 +81,10 @@ def fetch_documents(url: str | None = None, serviceaccount_dir: str | None = Non
                     raise client.error(problem.message, problem.hint) from None
                 break
             if answer is None:
-                if not resource.is_configmap:
+                if resource.api_paths[0].startswith("/apis/") and not resource.is_configmap and not forbidden:
                     notes.append(f"no {resource.what} (the {resource.kubectl_type} CRD is not installed)")
+                elif not resource.is_configmap and not forbidden:
+                    notes.append(f"no {resource.what}: GET {resource.api_paths[0]} answered 404")
                 continue
             if not isinstance(answer, dict):
                 raise client.error(f"unexpected response from GET {resource.api_paths[0]}: not an object")

@@ -1,10 +1,12 @@
-"""Kea's configuration dialect of JSON turned into plain JSON: comments, ``<?include ?>`` and extra commas.
+"""Kea's configuration dialect of JSON turned into plain JSON: comments, ``<?include ?>``, extra commas, numbers.
 
 Kea accepts ``//``, ``#`` and ``/* */`` comments outside strings, splices in
 files named by ``<?include "path" ?>`` (relative paths are tried beside the
 including file, then from the working directory, as Kea itself resolves them
-from its working directory), and tolerates a comma before ``}`` or ``]`` with a
-warning. ``json`` accepts none of these, so the text is rewritten first.
+from its working directory), tolerates a comma before ``}`` or ``]`` with a
+warning, and reads numbers more loosely than JSON (``.5``, ``5.``, ``007``; ISC's
+own doc/examples/kea4/all-keys.json writes ``"t1-percent": .5``). ``json``
+accepts none of these, so the text is rewritten first.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from ipaudit.sources.files import read_text
 from ipaudit.sources.interface import SourceError
 
 _INCLUDE = re.compile(r'<\?include\s+"([^"]+)"\s*\?>')
+# kea src/bin/dhcp4/dhcp4_lexer.ll: a float is \-?(0|[1-9][0-9]*)?\.?[0-9]*([eE][-+]?[0-9]+)?, and
+# \-?0[0-9]+ is an integer with leading zeros (a warning). Both are wider than JSON's numbers.
+_NUMBER = re.compile(r"(-?)([0-9]*)(\.?)([0-9]*)((?:[eE][-+]?[0-9]+)?)")
 _MAX_INCLUDE_DEPTH = 10
 
 
@@ -76,10 +81,23 @@ def _plain_json(text: str, path: str, source: str, depth: int) -> str:
             _drop_trailing_comma(out)
             out.append(char)
             i += 1
+        elif char in "-.0123456789":
+            match = _NUMBER.match(text, i)
+            out.append(_json_number(match) if match.end() > i else char)
+            i = max(match.end(), i + 1)
         else:
             out.append(char)
             i += 1
     return "".join(out)
+
+
+def _json_number(match: re.Match) -> str:
+    """A number as Kea's lexer reads it, in JSON's spelling: ``.5`` is ``0.5``, ``5.`` is ``5.0``, ``007`` is ``7``."""
+    sign, whole, dot, fraction, exponent = match.groups()
+    if not whole and not fraction:
+        return match.group(0)  # a lone "-" or "." stays, for json to refuse with a line number
+    whole = whole.lstrip("0") or "0"
+    return sign + whole + ("." + (fraction or "0") if dot else "") + exponent
 
 
 def _string_end(text: str, start: int) -> int:

@@ -13,10 +13,12 @@ import shutil
 import subprocess
 
 from ipaudit.safe_decode import DecodeError, load_json
-from ipaudit.sources.cluster import RESOURCES, ClusterDocuments, ClusterResource, items_of
+from ipaudit.sources.cluster import ClusterDocuments, ClusterResource, items_of, resources
 from ipaudit.sources.interface import SourceError
 
 MISSING_TYPE = "the server doesn't have a resource type"
+# kubectl's message when RBAC refuses a list: "... is forbidden: User ... cannot list resource ..."
+FORBIDDEN = "is forbidden"
 
 
 def kubectl_command(resource: ClusterResource, context: str | None, timeout: float) -> list[str]:
@@ -55,19 +57,24 @@ def _run(command: list[str], timeout: float, where: str) -> subprocess.Completed
         raise SourceError(f"{where}: cannot run kubectl: {problem.strerror or problem}") from None
 
 
-def fetch_documents(context: str | None = None, timeout: float = 30.0) -> ClusterDocuments:
-    """Every MetalLB/Cilium/kube-vip pool object kubectl can see, plus notes for missing CRDs."""
+def fetch_documents(context: str | None = None, timeout: float = 30.0,
+                    kube_vip_configmap: str | None = None) -> ClusterDocuments:
+    """Every pool object kubectl can see, with L2 policies, Services and Nodes; notes for what is missing."""
     where = f"kubectl (context {context})" if context else "kubectl"
     if shutil.which("kubectl") is None:
         raise SourceError(f"{where}: kubectl is not on PATH",
                           hint="install kubectl, or pass the manifests with --from FILE (kubectl get ... -o yaml > FILE)")
     documents: list[dict] = []
     notes: list[str] = []
-    for resource in RESOURCES:
+    for resource in resources(kube_vip_configmap):
         result = _run(kubectl_command(resource, context, timeout), timeout, where)
         if result.returncode != 0:
             if MISSING_TYPE in result.stderr:
                 notes.append(f"no {resource.what} (the {resource.kubectl_type} CRD is not installed)")
+                continue
+            if resource.optional and FORBIDDEN in result.stderr:
+                notes.append(f"not allowed to list {resource.what}, so they are not checked: "
+                             f"{_problem_line(result.stderr)}")
                 continue
             raise SourceError(f"{where}: {_problem_line(result.stderr)}")
         text = result.stdout.strip()

@@ -44,6 +44,8 @@ class PoolManifests:
     nodes: tuple[Node, ...] = ()
     # Set when nothing here is a pool although objects were read: the message to show instead of "give a POOL".
     empty_reason: str | None = None
+    #: The pool and L2 objects as read, for ``--emit`` to keep the user's settings and never reuse their names.
+    objects: tuple[dict, ...] = ()
 
 
 def _flatten(document: Any) -> Iterator[Any]:
@@ -153,7 +155,9 @@ def pools_from_documents(documents: Iterable[Any], source: str, kube_vip_configm
                             "pools too (--from pools.yaml --from l2.yaml), or read the cluster with --from kubectl")
     return PoolManifests(tuple(pools), None if advertised is None else frozenset(advertised), tuple(notes),
                          tuple(rejections), tuple(advertisement.items()), tuple(vips),
-                         tuple(nodes_from_documents(by_kind.get("Node", []))), empty_reason)
+                         tuple(nodes_from_documents(by_kind.get("Node", []))), empty_reason,
+                         tuple(d for kind in sorted(POOL_KINDS | KNOWN_KINDS - {"Service", "Node"})
+                               for d in by_kind.get(kind, [])))
 
 
 def template_marker(text: str) -> tuple[str, int] | None:

@@ -150,6 +150,35 @@ def dhcp_pool(interface_ip: IPAddress, netmask_bits: int, start: int, limit: int
     return IPRange(first, last)
 
 
+def _with_end(pool: IPRange | None, end_value: Any, address: IPAddress, prefix: int, start: int, label: str,
+              facts: FactsBuilder) -> IPRange | None:
+    """A section with ``option end``: the wider of the two readings, and a note saying so.
+
+    Stock dnsmasq.init (dhcp_add) reads only ``start`` and ``limit`` and ignores ``end``; vendor
+    firmware that writes ``end`` into the dhcp section serves ``start`` to ``end``. ipaudit cannot
+    tell which firmware wrote the file, so it keeps every address either reading may lease:
+    calling a pool address free that the router hands out is the one mistake an auditor must not make.
+    """
+    end = _number(end_value, 0)
+    if end is None:
+        facts.note(f"{label}: option end {end_value!r} is not a number or an address; only start/limit were read")
+        return pool
+    network = IPNetwork(f"{address}/{prefix}")
+    host_mask = int(network.hostmask)
+    first = max(network.first | (start & host_mask), network.first + 1)
+    last = min(network.first | (end & host_mask), network.last - 1)
+    if last < first:
+        facts.note(f"{label}: option end {end_value!r} lies before start; only start/limit were read")
+        return pool
+    by_end = IPRange(first, last)
+    wider = by_end if pool is None else IPRange(min(pool.first, first), max(pool.last, last))
+    limit_text = "nothing" if pool is None else f"{IPAddress(pool.first)}-{IPAddress(pool.last)}"
+    facts.note(f"{label}: option end {end_value!r}: stock OpenWrt ignores it (start/limit give {limit_text}), "
+               f"firmware that writes it serves {IPAddress(by_end.first)}-{IPAddress(by_end.last)}; the wider "
+               f"{IPAddress(wider.first)}-{IPAddress(wider.last)} is kept")
+    return wider
+
+
 def _sections(values: dict, section_type: str) -> list[tuple[str, dict]]:
     found = [(name, body) for name, body in values.items()
              if isinstance(body, dict) and body.get(".type") == section_type]
@@ -206,6 +235,8 @@ def ranges_from_uci(dhcp_values: dict, network_values: dict, facts: FactsBuilder
             facts.note(f"{label}: start/limit are not numbers ({section.get('start')!r}, {section.get('limit')!r})")
             continue
         pool = dhcp_pool(address, prefix, start, limit)
+        if section.get("end") not in (None, ""):
+            pool = _with_end(pool, section.get("end"), address, prefix, start, label, facts)
         if pool is None:
             facts.note(f"{label}: start {start} / limit {limit} leave no addresses on {address}/{prefix}")
             continue

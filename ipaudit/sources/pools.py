@@ -55,7 +55,7 @@ class KubectlCluster(PoolSource):
     def read(self) -> PoolManifests:
         from ipaudit.sources.kubectl import fetch_documents
 
-        fetched = fetch_documents(self.query.context)
+        fetched = fetch_documents(self.query.context, kube_vip_configmap=self.query.kube_vip_configmap)
         return _cluster(fetched.documents, fetched.notes, "kubectl", self.query)
 
 
@@ -65,7 +65,7 @@ class InClusterApi(PoolSource):
     def read(self) -> PoolManifests:
         from ipaudit.sources.k8s_api import fetch_documents
 
-        fetched = fetch_documents()
+        fetched = fetch_documents(kube_vip_configmap=self.query.kube_vip_configmap)
         return _cluster(fetched.documents, fetched.notes, "k8s", self.query)
 
 
@@ -91,7 +91,8 @@ def merge(first: PoolManifests, second: PoolManifests) -> PoolManifests:
     return PoolManifests(pools=first.pools + second.pools, advertised=advertised, notes=first.notes + second.notes,
                          rejections=first.rejections + second.rejections,
                          advertisement=first.advertisement + second.advertisement, vips=first.vips + second.vips,
-                         nodes=first.nodes + second.nodes, empty_reason=first.empty_reason or second.empty_reason)
+                         nodes=first.nodes + second.nodes, objects=first.objects + second.objects,
+                         empty_reason=first.empty_reason or second.empty_reason)
 
 
 def typed_pools(specs: Sequence[str]) -> list[Pool]:
