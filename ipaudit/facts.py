@@ -83,11 +83,10 @@ def build_lan(query: LanQuery, anchor: AddressSet | None = None, live: Sequence[
               facts: LanFacts | None = None) -> Lan:
     """The Lan for ``query``; ``live`` adds inventories a probe just took; ``facts`` those already read."""
     facts = facts if facts is not None else read_lan_facts(query)
-    lookup = None
-    route_lookup = None
-    if query.local_interfaces:
-        from ipaudit.sources.local_interfaces import subnet_containing as lookup
-        from ipaudit.sources.local_interfaces import default_gateway as route_lookup
+    from ipaudit.sources import local_interfaces
+
+    lookup = local_interfaces.subnet_containing if query.local_interfaces else None
+    route_lookup = local_interfaces.default_gateway if query.local_interfaces else None
     return assemble_lan(query.options, [*facts.inventories, *live], facts.dhcp_facts, anchor=anchor,
                         local_lookup=lookup, route_lookup=route_lookup)
 

@@ -54,7 +54,7 @@ def render(metrics: Sequence[LanMetrics]) -> str:
     names = [lan.lan for lan in metrics]
     if len(set(names)) != len(names):
         raise MetricsError("two LANs share one name; metrics need a unique lan label each")
-    samples = {
+    samples: dict[str, list[tuple[dict[str, str], float]]] = {
         "ipaudit_findings": [({"lan": m.lan, "code": code, "severity": severity}, count)
                              for m in metrics for (code, severity), count in sorted(m.findings.items())],
         "ipaudit_hosts": [({"lan": m.lan}, m.hosts) for m in metrics],

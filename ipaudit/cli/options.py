@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import click
 
@@ -61,7 +61,7 @@ class SingleValueOption(click.Option):
             return
         parser.add_option(obj=self, opts=self.opts, dest=self.name, action="append", nargs=self.nargs)
 
-    def consume_value(self, ctx: click.Context, opts: dict):
+    def consume_value(self, ctx: click.Context, opts: Mapping[str, Any]):
         given = opts.get(self.name)
         if isinstance(given, list) and not (self.multiple or self.count or self.is_flag):
             if len(set(map(str, given))) > 1:

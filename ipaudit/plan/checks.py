@@ -96,7 +96,7 @@ def check_buffer(pool: Pool, lan: Lan) -> Iterator[Finding]:
 
 def _labelled(addresses: AddressSet, labels: dict[IPAddress, str], limit: int = 6) -> str:
     """The first ``limit`` addresses with what is known of each (MAC, hostname), then a count."""
-    shown = []
+    shown: list[str] = []
     for address_range in addresses.iter_ipranges():
         for ip in address_range:
             if len(shown) == limit:
@@ -157,7 +157,7 @@ def _buggy_addresses(pool: Pool) -> AddressSet:
     for r in pool.ranges:
         if r.version != 4:
             continue
-        blocks = range(r.first >> 8, (r.last >> 8) + 1)
+        blocks: Sequence[int] = range(r.first >> 8, (r.last >> 8) + 1)
         if len(blocks) > BUGGY_IP_LIST_LIMIT:
             blocks = list(blocks[:BUGGY_IP_LIST_LIMIT // 2]) + list(blocks[-BUGGY_IP_LIST_LIMIT // 2:])
         for block in blocks:

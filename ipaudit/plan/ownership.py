@@ -108,16 +108,16 @@ def ownership_findings(pool: Pool, owners: Ownership) -> Iterator[Finding]:
                       f"{prefix}{vip.ip} is a live VIP: only cluster node {_nodes_text(vip.nodes)} answers for it",
                       addresses=(str(vip.ip),), pool=pool.name,
                       subject=(pool.name, str(vip.ip), *sorted(node.mac for node in vip.nodes)))
-    for vip in owners.claimed:
-        why = [f"Service {vip.services}" if vip.services else "", f"announced by node {_nodes_text(vip.nodes)}"
-               if vip.nodes else ""]
-        devices = ", ".join(_device_text(mac) for mac in vip.foreign_macs)
+    for claim in owners.claimed:
+        why = [f"Service {claim.services}" if claim.services else "", f"announced by node {_nodes_text(claim.nodes)}"
+               if claim.nodes else ""]
+        devices = ", ".join(_device_text(mac) for mac in claim.foreign_macs)
         yield finding(Code.VIP_CLAIMED_BY_FOREIGN_DEVICE,
-                      f"{prefix}VIP {vip.ip} ({'; '.join(filter(None, why))}) is also answered by {devices}, "
+                      f"{prefix}VIP {claim.ip} ({'; '.join(filter(None, why))}) is also answered by {devices}, "
                       "which is not a cluster node: clients reach whichever answered last; give that device "
                       "another address (or a DHCP reservation outside the pool)",
-                      addresses=(str(vip.ip),), pool=pool.name,
-                      subject=(pool.name, str(vip.ip), *sorted(vip.foreign_macs)))
+                      addresses=(str(claim.ip),), pool=pool.name,
+                      subject=(pool.name, str(claim.ip), *sorted(claim.foreign_macs)))
 
 
 def with_cluster(lan: Lan, node_names: Sequence[tuple[str, Sequence[IPAddress]]],

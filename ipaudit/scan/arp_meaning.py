@@ -31,8 +31,8 @@ def _hand_over(claims: dict[str, Claim]) -> tuple[Claim, Claim] | None:
     """
     if len(claims) != 2 or not all(c.timed and c.first_seen is not None for c in claims.values()):
         return None
-    old, new = sorted(claims.values(), key=lambda claim: claim.first_seen)
-    if new.first_announced is None or new.first_announced > new.first_seen:
+    old, new = sorted(claims.values(), key=lambda claim: claim.first_seen or 0.0)
+    if new.first_announced is None or new.first_seen is None or new.first_announced > new.first_seen:
         return None  # the newcomer's first word was a reply, not an announcement
     if old.last_seen is None or old.last_seen >= new.first_announced:
         return None
@@ -106,15 +106,15 @@ def arp_flux(macs_by_ip: dict[str, list[str]]) -> tuple[list[Finding], set[str]]
         if len(macs) > 1:
             groups.setdefault(frozenset(macs), []).append(ip)
     findings, explained = [], set()
-    for macs, ips in sorted(groups.items(), key=lambda item: min(ip_order(ip) for ip in item[1])):
+    for mac_set, ips in sorted(groups.items(), key=lambda item: min(ip_order(ip) for ip in item[1])):
         if len(ips) < 2:
             continue
         ips = sorted(ips, key=ip_order)
         explained.update(ips)
         findings.append(finding(
             Code.ARP_FLUX,
-            f"{', '.join(ips)} are each answered by the same MACs ({', '.join(sorted(macs))}): one host with "
+            f"{', '.join(ips)} are each answered by the same MACs ({', '.join(sorted(mac_set))}): one host with "
             f"several NICs on this LAN answering for all its addresses on every NIC (ARP flux, "
             f"arp_ignore=0), not a duplicate; {ARP_FLUX_FIX}",
-            addresses=tuple(ips), subject=(*ips, *sorted(macs))))
+            addresses=tuple(ips), subject=(*ips, *sorted(mac_set))))
     return findings, explained

@@ -163,7 +163,8 @@ def _sweep_legs(interface: str, legs: list[SweepLeg], targets: list[int] | None,
 
     def step(sent: int, _planned: int, answered: int) -> None:
         latest[0] = answered
-        progress(before[0] + sent, sum(planned), before[1] + answered)
+        if progress is not None:
+            progress(before[0] + sent, sum(planned), before[1] + answered)
 
     done: list[ArpSweep] = []
     for number, leg in enumerate(legs):

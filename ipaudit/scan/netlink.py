@@ -58,7 +58,7 @@ def _dump(request_type: int, body: bytes, answer_type: int) -> list[tuple[bytes,
         sequence = 1
         sock.send(_HEADER.pack(_HEADER.size + len(body), request_type, NLM_F_REQUEST | NLM_F_DUMP,
                                sequence, 0) + body)
-        messages = []
+        messages: list = []
         while True:
             data = sock.recv(65536)
             offset = 0

@@ -28,7 +28,7 @@ def _rfc3339(value: Any) -> datetime | None:
 
 def facts_from_status(status: dict, facts: FactsBuilder) -> None:
     """Range, leases and static leases from one ``/control/dhcp/status`` answer (pure)."""
-    v4 = status.get("v4") if isinstance(status.get("v4"), dict) else {}
+    v4: dict = status["v4"] if isinstance(status.get("v4"), dict) else {}
     interface = status.get("interface_name") or "?"
     if not status.get("enabled"):
         facts.note(f"adguard: the DHCP server is disabled (interface {interface}); static leases still listed")

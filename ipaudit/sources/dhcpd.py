@@ -195,7 +195,7 @@ def _routers(args: list[str], config: _Config) -> None:
 
 def _host(statement: Statement, where: str, config: _Config) -> None:
     mac, addresses = None, []
-    for inner in statement.block:
+    for inner in statement.block or []:
         words = inner.words
         if inner.keyword == "hardware" and len(words) >= 3:
             mac = normal_mac(words[2])
@@ -246,7 +246,8 @@ def _lease_time(words: list[str]) -> datetime | None | str:
 
 def _lease_record(statement: Statement) -> tuple[str | None, str | None, str | None, datetime | None | str]:
     """(binding state, MAC, client hostname, ends) of one ``lease`` block: all the log's later lines need."""
-    state, mac, hostname, ends = None, None, None, "bad"
+    state, mac, hostname = None, None, None
+    ends: datetime | None | str = "bad"
     for inner in statement.block or []:
         words = [w.lower() for w in inner.words]
         if words[:2] == ["binding", "state"] and len(words) == 3:

@@ -76,7 +76,8 @@ def parse_file_uri(uri: str) -> FileUri:
     return FileUri(uri=uri, scheme=scheme.lower(), path=os.path.expanduser(path), leases=leases)
 
 
-def resolve_lease_file(target: FileUri, default_path: str, notes: list[str], why_not: str | None = None) -> str | None:
+def resolve_lease_file(target: FileUri, default_path: str | None, notes: list[str],
+                       why_not: str | None = None) -> str | None:
     """The lease file to read, or None with a note on ``notes`` saying why no leases are read.
 
     ``?leases=PATH`` is read as given (a missing file is then an error, not a note);
@@ -88,8 +89,8 @@ def resolve_lease_file(target: FileUri, default_path: str, notes: list[str], why
         if not target.leases:
             notes.append("no lease file read (?leases= is empty)")
         return target.leases or None
-    if why_not:
-        notes.append(why_not)
+    if why_not or default_path is None:
+        notes.append(why_not or "the server keeps no lease file")
         return None
     if not os.path.exists(default_path):
         notes.append(f"lease file {default_path} does not exist: leases unknown (pass ?leases=PATH)")

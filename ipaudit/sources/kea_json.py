@@ -83,8 +83,12 @@ def _plain_json(text: str, path: str, source: str, depth: int) -> str:
             i += 1
         elif char in "-.0123456789":
             match = _NUMBER.match(text, i)
-            out.append(_json_number(match) if match.end() > i else char)
-            i = max(match.end(), i + 1)
+            if match is None or match.end() == i:
+                out.append(char)
+                i += 1
+            else:
+                out.append(_json_number(match))
+                i = match.end()
         else:
             out.append(char)
             i += 1

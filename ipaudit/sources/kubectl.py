@@ -26,8 +26,9 @@ def kubectl_command(resource: ClusterResource, context: str | None, timeout: flo
     if context:
         command += ["--context", context]
     command += [f"--request-timeout={int(max(timeout, 1))}s"]
-    if resource.is_configmap:
-        command += ["-n", resource.namespace, "get", "configmap", resource.name, "-o", "json", "--ignore-not-found"]
+    if resource.name is not None:  # one ConfigMap
+        command += ["-n", resource.namespace or "default", "get", "configmap", resource.name, "-o", "json",
+                    "--ignore-not-found"]
     else:
         command += ["get", resource.kubectl_type, "-A", "-o", "json"]
     return command

@@ -48,7 +48,7 @@ def _ipv4_addresses() -> list[InterfaceAddress]:
 
 
 def _ipv6_addresses() -> list[InterfaceAddress]:
-    found = []
+    found: list[InterfaceAddress] = []
     try:
         lines = IF_INET6.read_text().splitlines()
     except OSError:
