@@ -60,8 +60,10 @@ class _ProgressBar:
 @click.option("--client-mac", metavar="MAC",
               help="MAC to send the DHCP DISCOVER from [default: a fixed locally administered one "
                    "derived from the interface].")
-@click.option("--allowed-dhcp", metavar="IP[,IP]", multiple=True,
-              help="DHCP servers that are allowed (repeatable); any other is an unauthorized-dhcp-server.")
+@click.option("--allowed-dhcp", metavar="IP|MAC[,...]", multiple=True,
+              help="DHCP servers that are allowed, by IP or MAC (repeatable). Any other is an "
+                   "unauthorized-dhcp-server; an offer copying an allowed id from another MAC or IP is "
+                   "dhcp-server-spoofed; several servers, all allowed (an HA pair), are only info.")
 @output_options(formats_for(ScanReport), quiet_help="Print nothing when the LAN is clean, and no notes (for cron).")
 def scan_command(interface: str | None, subnet: str | None, force: bool, rate: float, retries: int,
                  timeout: float, dhcp_timeout: float, no_dhcp: bool, no_arp: bool, passive: float | None,

@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 from netaddr import IPNetwork, IPSet
 
 from ipaudit.errors import IpauditError
-from ipaudit.model import DhcpServer, Finding, Inventory
+from ipaudit.model import Finding, Inventory
 from ipaudit.scan.arp import DEFAULT_RATE, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ArpSweep, open_arp_socket, sweep
 from ipaudit.scan.arp_findings import ArpObservation, arp_findings, hosts_from_observations
 from ipaudit.scan.interfaces import interface_info
@@ -58,31 +58,37 @@ class _DhcpInBackground(threading.Thread):
         super().__init__(name="dhcp-discovery", daemon=True)
         self.interface, self.settings, self.sock = interface, settings, sock
         self.stop = threading.Event()
-        self.servers: list[DhcpServer] = []
+        self.discovery = None
         self.failure: BaseException | None = None
 
     def run(self) -> None:
-        from ipaudit.scan.dhcp import discover
+        from ipaudit.scan.dhcp import run_discovery
+        from ipaudit.scan.dhcp_servers import AllowedDhcp
 
         try:
-            self.servers = discover(self.interface, self.settings.timeout, self.settings.client_mac,
-                                    stop=self.stop, sock=self.sock)
+            self.discovery = run_discovery(self.interface, self.settings.timeout, self.settings.client_mac,
+                                           stop=self.stop, sock=self.sock,
+                                           allowed=AllowedDhcp.from_texts(self.settings.allowed))
         except BaseException as problem:  # noqa: BLE001 - re-raised in the calling thread
             self.failure = problem
 
-    def finish(self) -> list[DhcpServer]:
+    def finish(self):
+        """The Discovery (servers, malformed packets), once the window has ended."""
         # Short joins so Ctrl-C reaches the main thread while we wait for the window to end.
         while self.is_alive():
             self.join(0.1)
         if self.failure is not None:
             raise self.failure
-        return self.servers
+        return self.discovery
 
 
-def _dhcp_findings(servers: list[DhcpServer], allowed: tuple[str, ...] | None) -> list[Finding]:
+def _dhcp_findings(discovery, listeners, own_ips, allowed: tuple[str, ...] | None) -> list[Finding]:
     from ipaudit.scan.dhcp_findings import dhcp_findings
+    from ipaudit.scan.dhcp_servers import AllowedDhcp
+    from ipaudit.scan.local_dhcp import local_dhcp_findings
 
-    return dhcp_findings(servers, allowed)
+    allow_list = AllowedDhcp.from_texts(allowed)
+    return dhcp_findings(discovery.book, allow_list) + local_dhcp_findings(listeners, own_ips, allow_list)
 
 
 def _open_sockets(interface: str, arp: bool, dhcp: bool) -> list:
@@ -99,6 +105,12 @@ def _open_sockets(interface: str, arp: bool, dhcp: bool) -> list:
     return sockets
 
 
+def _local_listeners() -> list:
+    from ipaudit.scan.local_dhcp import local_dhcp_listeners
+
+    return local_dhcp_listeners()
+
+
 def _close(sockets) -> None:
     for sock in sockets:
         if sock is not None:
@@ -110,6 +122,8 @@ def _look(interface: str, subnet: IPNetwork, targets: Iterable[int] | None, arp:
     if arp is None and dhcp is None:
         raise IpauditError("nothing to do: both the ARP sweep and DHCP discovery are switched off")
     own = interface_info(interface)  # fails early, with the list of interfaces, before any thread
+    # A DHCP server on this host never answers our raw socket: ask the kernel, while /proc/*/fd is readable.
+    listeners = _local_listeners() if dhcp is not None else []
     arp_sock, dhcp_sock = _open_sockets(interface, arp is not None, dhcp is not None)
     background = None
     try:
@@ -122,7 +136,7 @@ def _look(interface: str, subnet: IPNetwork, targets: Iterable[int] | None, arp:
         if arp is not None:
             result = sweep(interface, subnet, rate=arp.rate, retries=arp.retries, timeout=arp.timeout,
                            targets=targets, progress=progress, sock=arp_sock)
-        servers = background.finish() if background is not None else []
+        discovery = background.finish() if background is not None else None
     except BaseException:
         if background is not None:
             background.stop.set()
@@ -132,8 +146,9 @@ def _look(interface: str, subnet: IPNetwork, targets: Iterable[int] | None, arp:
         _close([arp_sock, dhcp_sock])
     observations = result.observations() if result is not None else ()
     findings = arp_findings(observations, own_ip=str(own.ip), own_mac=own.mac, interface=interface)
-    if dhcp is not None:
-        findings += _dhcp_findings(servers, dhcp.allowed)
+    servers = discovery.servers if discovery is not None else []
+    if discovery is not None:
+        findings += _dhcp_findings(discovery, listeners, [own.ip], dhcp.allowed)
     # The scanner holds its address too: a pool planned from this inventory must avoid it.
     ourselves = ArpObservation(ip=str(own.ip), mac=own.mac, eth_source=own.mac)
     inventory = Inventory(hosts=hosts_from_observations([ourselves, *observations]),
