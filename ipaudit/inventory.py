@@ -3,12 +3,14 @@
 Schema (version 1), a stable contract::
 
     {"version": 1, "interface": "eth0", "subnet": "192.168.1.0/24",
-     "hosts": [{"ip": "192.168.1.10", "macs": ["aa:bb:..."], "vendor": "..."}],
-     "dhcp_servers": [{"server_id", "mac", "offered_ip", "subnet_mask", "router",
+     "hosts": [{"ip": "192.168.1.10", "macs": ["aa:bb:..."], "vendor": "...", "hostname": "..."}],
+     "dhcp_servers": [{"server_id", "mac", "source_ip", "offered_ip", "subnet_mask", "router",
                        "dns": [...], "lease_time", "relay"}],
-     "findings": [{"code", "severity", "message", "addresses": [...], "pool"}]}
+     "findings": [{"code", "key", "severity", "message", "addresses": [...], "pool"}]}
 
-Only ``hosts`` and ``dhcp_servers`` are required when reading; every other key is optional.
+Only ``hosts`` and ``dhcp_servers`` are required when reading; every other key is optional
+(``hostname`` and ``source_ip`` are newer: older inventories lack them). ``scan --format json``
+adds ``generated_at``, ``status``, ``exit_code``, ``counts`` and ``notes`` around it.
 """
 
 from __future__ import annotations
@@ -47,16 +49,32 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
+def _ip_key(ip) -> tuple[int, int]:
+    return (0, -1) if ip is None else (ip.version, int(ip))
+
+
+def _host_to_dict(host: Host) -> dict[str, Any]:
+    record = {"ip": str(host.ip), "macs": sorted(host.macs), "vendor": host.vendor}
+    if host.hostname is not None:
+        record["hostname"] = host.hostname
+    return record
+
+
 def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
+    """The inventory with everything sorted by value (IPs numerically), never by arrival, so two
+    scans of the same LAN give byte-identical lists and a diff shows only what changed."""
+    servers = sorted(inventory.dhcp_servers, key=lambda s: (_ip_key(s.server_id), s.mac or "", _ip_key(s.source_ip),
+                                                             _ip_key(s.relay), _ip_key(s.offered_ip)))
     return {
         "version": SCHEMA_VERSION,
         "interface": inventory.interface,
         "subnet": _text(inventory.subnet),
-        "hosts": [{"ip": str(h.ip), "macs": list(h.macs), "vendor": h.vendor} for h in inventory.hosts],
+        "hosts": [_host_to_dict(h) for h in sorted(inventory.hosts, key=lambda h: _ip_key(h.ip))],
         "dhcp_servers": [
             {
                 "server_id": _text(s.server_id),
                 "mac": s.mac,
+                "source_ip": _text(s.source_ip),
                 "offered_ip": _text(s.offered_ip),
                 "subnet_mask": _text(s.subnet_mask),
                 "router": _text(s.router),
@@ -64,9 +82,9 @@ def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
                 "lease_time": s.lease_time,
                 "relay": _text(s.relay),
             }
-            for s in inventory.dhcp_servers
+            for s in servers
         ],
-        "findings": [finding_to_dict(f) for f in inventory.findings],
+        "findings": [finding_to_dict(f) for f in sorted(inventory.findings, key=lambda f: (f.key, f.message))],
     }
 
 
@@ -102,8 +120,9 @@ def _host(record: Any, where: str) -> Host:
         ip = parse_ip(record["ip"])
     except IpauditError:
         raise InventoryError(f"{where}: ip {record['ip']!r} is not an IP address") from None
-    vendor = record.get("vendor")
-    return Host(ip, tuple(str(m).lower() for m in macs), None if vendor is None else str(vendor))
+    vendor, hostname = record.get("vendor"), record.get("hostname")
+    return Host(ip, tuple(str(m).lower() for m in macs), None if vendor is None else str(vendor),
+                None if hostname is None else str(hostname))
 
 
 def _server(record: Any, where: str) -> DhcpServer:
@@ -117,6 +136,7 @@ def _server(record: Any, where: str) -> DhcpServer:
         raise InventoryError(f"{where}: 'lease_time' must be a whole number of seconds")
     subnet_mask = _optional_ip(record, "subnet_mask", where)
     if subnet_mask is not None and not subnet_mask.is_netmask():
+        # The scanner drops such a mask from an offer (dhcp-packet-malformed): only a hand-made file has one.
         raise InventoryError(f"{where}: DHCP server subnet_mask {str(subnet_mask)!r} is not a netmask "
                              "(its one bits must be contiguous, like 255.255.255.0)")
     return DhcpServer(
@@ -128,6 +148,7 @@ def _server(record: Any, where: str) -> DhcpServer:
         dns=tuple(_ip_or_refuse(d, "dns", where) for d in dns),
         lease_time=lease_time,
         relay=_optional_ip(record, "relay", where),
+        source_ip=_optional_ip(record, "source_ip", where),
     )
 
 
