@@ -30,13 +30,15 @@ def describe_server(server: DhcpServer) -> str:
     return f"{name} ({', '.join(details)})" if details else name
 
 
-def _genuine(server: DhcpServer, allowed: AllowedDhcp | None) -> bool:
+def _genuine(server: DhcpServer, allowed: AllowedDhcp | None, mac_ids: set) -> bool:
     """Whether the offer comes from where its id says: the id's own IP (or its relay, or an allowed
-    IP), and, when MACs are allowed, an allowed MAC (a relayed offer carries the relay's MAC)."""
+    IP), and, for an id that an allowed MAC answers for (``mac_ids``), an allowed MAC (a relayed
+    offer carries the relay's MAC, so it is held to its IP source only)."""
     sources = {server.server_id, server.relay, *(allowed.ips if allowed else ())}
     if server.source_ip is not None and server.source_ip not in sources:
         return False
-    if allowed is not None and allowed.macs and server.relay is None and (server.mac or "") not in allowed.macs:
+    if (allowed is not None and server.server_id in mac_ids and server.relay is None
+            and (server.mac or "") not in allowed.macs):
         return False
     return True
 
@@ -44,9 +46,11 @@ def _genuine(server: DhcpServer, allowed: AllowedDhcp | None) -> bool:
 def _spoofers(servers: list[DhcpServer], allowed: AllowedDhcp | None) -> dict[int, str]:
     """index in ``servers`` -> why that offer is a forgery of another server's id."""
     protected = set(allowed.ips) if allowed else set()
+    mac_ids: set = set()
     if allowed is not None:
         # A server allowed by MAC protects its id too: a copy of that id from another MAC is a forgery.
-        protected |= {s.server_id for s in servers if s.relay is None and (s.mac or "") in allowed.macs}
+        mac_ids = {s.server_id for s in servers if s.relay is None and (s.mac or "") in allowed.macs}
+        protected |= mac_ids
     direct: dict = defaultdict(list)
     for index, server in enumerate(servers):
         if server.relay is None:
@@ -55,7 +59,7 @@ def _spoofers(servers: list[DhcpServer], allowed: AllowedDhcp | None) -> dict[in
     for index, server in enumerate(servers):
         shared = len(direct.get(server.server_id, ())) > 1
         if server.server_id in protected or shared:
-            if not _genuine(server, allowed):
+            if not _genuine(server, allowed, mac_ids):
                 found[index] = (f"uses server id {server.server_id} but comes from MAC {server.mac}, "
                                 f"IP {server.source_ip}")
     for server_id, members in direct.items():

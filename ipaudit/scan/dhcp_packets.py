@@ -246,6 +246,18 @@ def _addresses(options: dict[int, bytes], code: int, problems: list[str]) -> tup
     return tuple(IPAddress(int.from_bytes(value[i:i + 4], "big")) for i in range(0, len(value), 4))
 
 
+def _server_id(options: dict[int, bytes], ip_source: IPAddress | None, problems: list[str]) -> IPAddress | None:
+    """Option 54. Given twice (dnsmasq adds its own id beside one set with --dhcp-option=54) the parts
+    concatenate (RFC 3396); clients differ on which they keep, so the id that is not the sender's
+    own IP is the claim that counts: a copied id is how a rogue poses as the real server."""
+    value = options.get(OPT_SERVER_ID)
+    if value is None or len(value) <= 4 or len(value) % 4:
+        return _address(options, OPT_SERVER_ID, problems)
+    ids = [IPAddress(int.from_bytes(value[i:i + 4], "big")) for i in range(0, len(value), 4)]
+    problems.append(f"option 54 (server id) names {len(ids)} servers: {', '.join(map(str, ids))}")
+    return next((ip for ip in ids if ip != ip_source), ids[0])
+
+
 def _netmask(options: dict[int, bytes], problems: list[str]) -> IPAddress | None:
     """Option 1, only if its one bits are contiguous: 255.0.255.0 names no subnet (RFC 950)."""
     mask = _address(options, OPT_SUBNET_MASK, problems)
@@ -308,7 +320,7 @@ def reply_from_packet(frame) -> DhcpReply | None:
 
     server = DhcpServer(
         # Option 54 names the server; an old BOOTP-style server without it is known by its IP source.
-        server_id=_address(options, OPT_SERVER_ID, problems) or _nonzero(ip_source),
+        server_id=_server_id(options, _nonzero(ip_source), problems) or _nonzero(ip_source),
         mac=mac_to_text(server_mac),
         offered_ip=_nonzero(yiaddr),
         subnet_mask=_netmask(options, problems),
