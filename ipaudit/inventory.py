@@ -54,7 +54,8 @@ def _ip_key(ip) -> tuple[int, int]:
 
 
 def _host_to_dict(host: Host) -> dict[str, Any]:
-    record = {"ip": str(host.ip), "macs": sorted(host.macs), "vendor": host.vendor}
+    # MACs keep the scan's order (the scanner's own first: hosts_from_observations decides it).
+    record = {"ip": str(host.ip), "macs": list(host.macs), "vendor": host.vendor}
     if host.hostname is not None:
         record["hostname"] = host.hostname
     return record
