@@ -3,15 +3,17 @@
 Schema (version 1), a stable contract::
 
     {"version": 1, "interface": "eth0", "subnet": "192.168.1.0/24",
-     "hosts": [{"ip": "192.168.1.10", "macs": ["aa:bb:..."], "vendor": "..."}],
-     "dhcp_servers": [{"server_id", "mac", "offered_ip", "subnet_mask", "router",
+     "hosts": [{"ip": "192.168.1.10", "macs": ["aa:bb:..."], "vendor": "...", "hostname": "..."}],
+     "dhcp_servers": [{"server_id", "mac", "source_ip", "offered_ip", "subnet_mask", "router",
                        "dns": [...], "lease_time", "relay"}],
-     "findings": [{"code", "severity", "message", "addresses": [...], "pool"}],
+     "findings": [{"code", "key", "severity", "message", "addresses": [...], "pool"}],
      "proxied": [{"block": "192.168.1.128/27", "mac": "...", "router": "192.168.1.1"}]}
 
 ``proxied``: blocks a router answers ARP for by proxy (their hosts are the router's MAC, not devices).
 
-Only ``hosts`` and ``dhcp_servers`` are required when reading; every other key is optional.
+Only ``hosts`` and ``dhcp_servers`` are required when reading; every other key is optional
+(``hostname`` and ``source_ip`` are newer: older inventories lack them). ``scan --format json``
+adds ``generated_at``, ``status``, ``exit_code``, ``counts`` and ``notes`` around it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from netaddr import IPAddress
+from netaddr import AddrFormatError, IPAddress
 
 from ipaudit.addresses import parse_ip, parse_network
 from ipaudit.errors import IpauditError
@@ -39,6 +41,21 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _address_value(text: str) -> tuple[int, int]:
+    """(family, integer) of the first address in ``text`` (an IP, ``a-b`` or a CIDR); (9, 0) if none."""
+    try:
+        address = IPAddress(text.split("-", 1)[0].split("/", 1)[0].strip())
+    except (ValueError, TypeError, AddrFormatError):
+        return 9, 0
+    return address.version, int(address)
+
+
+def finding_order(finding: Finding) -> tuple:
+    """By the value of the first address, then code and key: two scans of one LAN list findings alike."""
+    first = _address_value(finding.addresses[0]) if finding.addresses else (0, 0)
+    return first, str(finding.code), finding.key, finding.message
+
+
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
     return {
         "code": str(finding.code),
@@ -50,16 +67,33 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
+def _ip_key(ip) -> tuple[int, int]:
+    return (0, -1) if ip is None else (ip.version, int(ip))
+
+
+def _host_to_dict(host: Host) -> dict[str, Any]:
+    # MACs keep the scan's order (the scanner's own first: hosts_from_observations decides it).
+    record = {"ip": str(host.ip), "macs": list(host.macs), "vendor": host.vendor}
+    if host.hostname is not None:
+        record["hostname"] = host.hostname
+    return record
+
+
 def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
+    """The inventory with everything sorted by value (IPs numerically), never by arrival, so two
+    scans of the same LAN give byte-identical lists and a diff shows only what changed."""
+    servers = sorted(inventory.dhcp_servers, key=lambda s: (_ip_key(s.server_id), s.mac or "", _ip_key(s.source_ip),
+                                                             _ip_key(s.relay), _ip_key(s.offered_ip)))
     return {
         "version": SCHEMA_VERSION,
         "interface": inventory.interface,
         "subnet": _text(inventory.subnet),
-        "hosts": [{"ip": str(h.ip), "macs": list(h.macs), "vendor": h.vendor} for h in inventory.hosts],
+        "hosts": [_host_to_dict(h) for h in sorted(inventory.hosts, key=lambda h: _ip_key(h.ip))],
         "dhcp_servers": [
             {
                 "server_id": _text(s.server_id),
                 "mac": s.mac,
+                "source_ip": _text(s.source_ip),
                 "offered_ip": _text(s.offered_ip),
                 "subnet_mask": _text(s.subnet_mask),
                 "router": _text(s.router),
@@ -67,9 +101,9 @@ def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
                 "lease_time": s.lease_time,
                 "relay": _text(s.relay),
             }
-            for s in inventory.dhcp_servers
+            for s in servers
         ],
-        "findings": [finding_to_dict(f) for f in inventory.findings],
+        "findings": [finding_to_dict(f) for f in sorted(inventory.findings, key=finding_order)],
         "proxied": [{"block": str(p.block), "mac": p.mac, "router": _text(p.router)} for p in inventory.proxied],
     }
 
@@ -117,8 +151,9 @@ def _host(record: Any, where: str) -> Host:
         ip = parse_ip(record["ip"])
     except IpauditError:
         raise InventoryError(f"{where}: ip {record['ip']!r} is not an IP address") from None
-    vendor = record.get("vendor")
-    return Host(ip, tuple(str(m).lower() for m in macs), None if vendor is None else str(vendor))
+    vendor, hostname = record.get("vendor"), record.get("hostname")
+    return Host(ip, tuple(str(m).lower() for m in macs), None if vendor is None else str(vendor),
+                None if hostname is None else str(hostname))
 
 
 def _server(record: Any, where: str) -> DhcpServer:
@@ -132,6 +167,7 @@ def _server(record: Any, where: str) -> DhcpServer:
         raise InventoryError(f"{where}: 'lease_time' must be a whole number of seconds")
     subnet_mask = _optional_ip(record, "subnet_mask", where)
     if subnet_mask is not None and not subnet_mask.is_netmask():
+        # The scanner drops such a mask from an offer (dhcp-packet-malformed): only a hand-made file has one.
         raise InventoryError(f"{where}: DHCP server subnet_mask {str(subnet_mask)!r} is not a netmask "
                              "(its one bits must be contiguous, like 255.255.255.0)")
     return DhcpServer(
@@ -143,6 +179,7 @@ def _server(record: Any, where: str) -> DhcpServer:
         dns=tuple(_ip_or_refuse(d, "dns", where) for d in dns),
         lease_time=lease_time,
         relay=_optional_ip(record, "relay", where),
+        source_ip=_optional_ip(record, "source_ip", where),
     )
 
 

@@ -117,11 +117,17 @@ class Host:
     ip: IPAddress
     macs: tuple[str, ...]
     vendor: str | None = None
+    #: From a DHCP lease or source, when one names the address (outside text: sanitised when shown).
+    hostname: str | None = None
 
 
 @dataclass(frozen=True)
 class DhcpServer:
-    """A DHCP server seen answering a DISCOVER (or seen offering/acking passively)."""
+    """A DHCP server seen answering a DISCOVER (or seen offering/acking passively).
+
+    ``source_ip`` is the IP source of its packet: with ``mac`` it tells a server from a
+    rogue that copies its id (option 54), which costs nothing to forge.
+    """
 
     server_id: IPAddress | None
     mac: str | None
@@ -131,10 +137,12 @@ class DhcpServer:
     dns: tuple[IPAddress, ...] = ()
     lease_time: int | None = None
     relay: IPAddress | None = None
+    source_ip: IPAddress | None = None
 
     @property
     def subnet(self) -> IPNetwork | None:
-        if self.offered_ip is None or self.subnet_mask is None:
+        """The offered address's network; None when unknown or the mask is no netmask (255.0.255.0)."""
+        if self.offered_ip is None or self.subnet_mask is None or not self.subnet_mask.is_netmask():
             return None
         return IPNetwork(f"{self.offered_ip}/{self.subnet_mask}").cidr
 

@@ -76,10 +76,15 @@ def test_dhclient_dora_capture_counts_offers_and_the_ack():
 
 def test_malformed_frames_are_counted_and_the_good_ones_kept():
     result = audit("malformed-dhcp-arp.pcap")
-    assert counts(result) == (12, 3, 1, 8, 0, 0)
+    # Three DHCP frames with one bad field (cut server id, 3-byte mask, no end marker) are kept, minus that field.
+    assert counts(result) == (12, 3, 4, 5, 0, 0)
     assert hosts(result) == {"198.51.100.9": ("02:1a:00:00:00:09",)}
     assert servers(result) == [("198.51.100.1", ROUTER_MAC, "198.51.100.77")]
-    assert len(result.skip_reasons) == 8 and "8 malformed frame(s) skipped" in result.notes[0]
+    assert len(result.skip_reasons) == 5 and "5 malformed frame(s) skipped" in result.notes[0]
+    assert findings(result) == [("dhcp-packet-malformed", ()), ("dhcp-packet-malformed", ())]
+    unreadable, fields = result.inventory.findings
+    assert unreadable.message.startswith("3 DHCP packet(s) could not be read")
+    assert fields.key == f"dhcp-packet-malformed|{ROUTER_MAC}" and "option 1 is 3 bytes" in fields.message
 
 
 @pytest.mark.parametrize("name", ["arp-lan-duplicate.pcap", "dhcp-discovery-two-servers.pcap",

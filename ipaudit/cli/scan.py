@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
 
 import click
 
@@ -13,6 +12,7 @@ from ipaudit.cli.output import ReservedOutput, configure_diagnostics, deliver, n
 from ipaudit.errors import IpauditError
 from ipaudit.sanitize import one_line
 from ipaudit.report.interface import OutputFormat, ScanReport
+from ipaudit.report.json_report import unknown_scan_dict
 from ipaudit.report.registry import formats_for
 from ipaudit.scan.engine import WIDEST_SUBNET, ScanRequest, allowed_servers, run_scan, self_vip_addresses
 
@@ -66,8 +66,10 @@ class _ProgressBar:
 @click.option("--client-mac", metavar="MAC",
               help="MAC to send the DHCP DISCOVER from [default: a fixed locally administered one "
                    "derived from the interface].")
-@click.option("--allowed-dhcp", metavar="IP[,IP]", multiple=True,
-              help="DHCP servers that are allowed (repeatable); any other is an unauthorized-dhcp-server.")
+@click.option("--allowed-dhcp", metavar="IP|MAC[,...]", multiple=True,
+              help="DHCP servers that are allowed, by IP or MAC (repeatable). Any other is an "
+                   "unauthorized-dhcp-server; an offer copying an allowed id from another MAC or IP is "
+                   "dhcp-server-spoofed; several servers, all allowed (an HA pair), are only info.")
 @click.option("--self-vip", "self_vip", metavar="IP[,IP]", multiple=True,
               help="A VIP this host announces from userspace (MetalLB speaker, kube-vip ARP mode; repeatable): "
                    "probed as this host's, and any other MAC answering it is an ip-conflict-with-self.")
@@ -118,9 +120,7 @@ def scan_command(interface: str | None, subnet: str | None, force: bool, rate: f
 def unknown_report(output_format: str, error: str) -> str:
     """What ``-o FILE`` holds while the scan runs, and after it failed: status UNKNOWN and why."""
     if OutputFormat(output_format) is OutputFormat.JSON:
-        return json.dumps({"version": 1, "status": "unknown", "exit_code": 3, "error": error,
-                           "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")
-                           .replace("+00:00", "Z")}, indent=2) + "\n"
+        return json.dumps(unknown_scan_dict(error), indent=2) + "\n"
     return f"error: {one_line(error)}\n\nstatus: UNKNOWN\n"
 
 

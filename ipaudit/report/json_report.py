@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from ipaudit.addresses import format_range, format_set
@@ -71,8 +72,32 @@ def render_json(report: PlanReport, options: RenderOptions = RenderOptions()) ->
     return json.dumps(report_to_dict(report), indent=2) + "\n"
 
 
-def render_scan_json(report: ScanReport, options: RenderOptions = RenderOptions()) -> str:
-    """The inventory that ``--inventory`` reads back (see ipaudit.inventory), plus the scan's notes."""
+def generated_at() -> str:
+    """Now, RFC 3339 in UTC to the second: ``2026-11-29T15:28:54Z``."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def scan_to_dict(report: ScanReport) -> dict[str, Any]:
+    """The inventory that ``--inventory`` reads back (see ipaudit.inventory), with the verdict beside it:
+    ``generated_at``, ``status``, ``exit_code`` and ``counts`` shaped as check-pool's report."""
     from ipaudit.inventory import inventory_to_dict
 
-    return json.dumps({**inventory_to_dict(report.inventory), "notes": list(report.notes)}, indent=2) + "\n"
+    findings = report.inventory.findings
+    return {**inventory_to_dict(report.inventory), "generated_at": generated_at(),
+            "status": STATUS_NAMES[report.status], "exit_code": int(report.status),
+            "counts": {s.value: sum(f.severity is s for f in findings) for s in Severity},
+            "notes": list(report.notes)}
+
+
+def unknown_scan_dict(error: str) -> dict[str, Any]:
+    """What a failed (or still running) scan leaves in ``-o FILE``: the same keys, empty, status
+    unknown and the error. ``--inventory`` refuses it by its status."""
+    from ipaudit.inventory import inventory_to_dict
+    from ipaudit.model import Inventory
+
+    return {**inventory_to_dict(Inventory()), "generated_at": generated_at(), "status": "unknown",
+            "exit_code": 3, "counts": {s.value: 0 for s in Severity}, "notes": [], "error": error}
+
+
+def render_scan_json(report: ScanReport, options: RenderOptions = RenderOptions()) -> str:
+    return json.dumps(scan_to_dict(report), indent=2) + "\n"

@@ -11,7 +11,8 @@ def _server_rows(report: ScanReport) -> list[list[str]]:
     rows = []
     for s in report.inventory.dhcp_servers:
         rows.append([
-            "\n".join(filter(None, (str(s.server_id or "(no id)"), s.mac))),
+            "\n".join(filter(None, (str(s.server_id or "(no id)"), s.mac,
+                                    f"from {s.source_ip}" if s.source_ip not in (None, s.server_id) else ""))),
             "\n".join(filter(None, (str(s.offered_ip or ""), f"in {s.subnet}" if s.subnet is not None else ""))),
             "\n".join(filter(None, (f"router {s.router}" if s.router else "",
                                     f"dns {', '.join(map(str, s.dns))}" if s.dns else ""))),
@@ -25,7 +26,7 @@ def render_scan_table(report: ScanReport, options: RenderOptions = RenderOptions
     inventory, rtts = report.inventory, dict(report.rtts)
     parts = [paragraph(report.summary, options)] if report.summary else []
     if inventory.hosts:
-        rows = [[str(h.ip), "\n".join(h.macs), h.vendor or "",
+        rows = [["\n".join(filter(None, (str(h.ip), h.hostname))), "\n".join(h.macs), h.vendor or "",
                  "this scanner" if str(h.ip) == report.own_ip or str(h.ip) in report.own_ips
                  else f"{rtts[str(h.ip)] * 1000:.2f}" if str(h.ip) in rtts else ""] for h in inventory.hosts]
         parts.append(table(["ip", "mac", "vendor", "rtt ms"], rows, options, wrappable=(2,)))

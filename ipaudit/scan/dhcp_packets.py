@@ -52,12 +52,17 @@ class MalformedDhcp(IpauditError):
 
 @dataclass(frozen=True)
 class DhcpReply:
-    """One BOOTREPLY from a server (OFFER, ACK, NAK...) with who sent it and to whom."""
+    """One BOOTREPLY from a server (OFFER, ACK, NAK...) with who sent it and to whom.
+
+    ``problems`` names each field that was garbage and left out (a mask of 255.0.255.0,
+    a 3-byte router): one bad field must not cost the rest of the report.
+    """
 
     message_type: int
     xid: int
     client_mac: str
     server: DhcpServer
+    problems: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -193,8 +198,12 @@ def _udp_payload_from_server(frame: bytes) -> tuple[bytes, bytes, bytes] | None:
     return source_mac, ip_source, frame[udp_start + UDP_HEADER.size: udp_start + udp_length]
 
 
-def _read_options(area: bytes, where: str, into: dict[int, bytes]) -> None:
-    """Parse code/length/value options; a repeated code concatenates (RFC 3396)."""
+def _read_options(area: bytes, where: str, into: dict[int, bytes], problems: list[str]) -> None:
+    """Parse code/length/value options; a repeated code concatenates (RFC 3396).
+
+    A cut-off option or a missing end marker keeps what was read before it and says so in
+    ``problems``: whether the reply is still usable is decided by the fields it needs.
+    """
     index = 0
     while index < len(area):
         code = area[index]
@@ -204,33 +213,58 @@ def _read_options(area: bytes, where: str, into: dict[int, bytes]) -> None:
         if code == OPT_END:
             return
         if index + 1 >= len(area):
-            raise MalformedDhcp(f"option {code} in {where} is cut off before its length")
+            problems.append(f"option {code} in {where} is cut off before its length")
+            return
         length = area[index + 1]
         if index + 2 + length > len(area):
-            raise MalformedDhcp(f"option {code} in {where} claims {length} bytes, "
-                                f"only {len(area) - index - 2} left")
+            problems.append(f"option {code} in {where} claims {length} bytes, only {len(area) - index - 2} left")
+            return
         into[code] = into.get(code, b"") + area[index + 2: index + 2 + length]
         index += 2 + length
     if where == "options":
-        raise MalformedDhcp("options have no end marker")
+        problems.append("options have no end marker")
 
 
-def _address(options: dict[int, bytes], code: int) -> IPAddress | None:
+def _address(options: dict[int, bytes], code: int, problems: list[str]) -> IPAddress | None:
+    """Option ``code`` as one IPv4 address; a wrong length is noted and the field left out."""
     value = options.get(code)
     if value is None:
         return None
     if len(value) != 4:
-        raise MalformedDhcp(f"option {code} is {len(value)} bytes, an IPv4 address takes 4")
+        problems.append(f"option {code} is {len(value)} bytes, an IPv4 address takes 4")
+        return None
     return IPAddress(int.from_bytes(value, "big"))
 
 
-def _addresses(options: dict[int, bytes], code: int) -> tuple[IPAddress, ...]:
+def _addresses(options: dict[int, bytes], code: int, problems: list[str]) -> tuple[IPAddress, ...]:
     value = options.get(code)
     if value is None:
         return ()
     if not value or len(value) % 4:
-        raise MalformedDhcp(f"option {code} is {len(value)} bytes, not a list of IPv4 addresses")
+        problems.append(f"option {code} is {len(value)} bytes, not a list of IPv4 addresses")
+        return ()
     return tuple(IPAddress(int.from_bytes(value[i:i + 4], "big")) for i in range(0, len(value), 4))
+
+
+def _server_id(options: dict[int, bytes], ip_source: IPAddress | None, problems: list[str]) -> IPAddress | None:
+    """Option 54. Given twice (dnsmasq adds its own id beside one set with --dhcp-option=54) the parts
+    concatenate (RFC 3396); clients differ on which they keep, so the id that is not the sender's
+    own IP is the claim that counts: a copied id is how a rogue poses as the real server."""
+    value = options.get(OPT_SERVER_ID)
+    if value is None or len(value) <= 4 or len(value) % 4:
+        return _address(options, OPT_SERVER_ID, problems)
+    ids = [IPAddress(int.from_bytes(value[i:i + 4], "big")) for i in range(0, len(value), 4)]
+    problems.append(f"option 54 (server id) names {len(ids)} servers: {', '.join(map(str, ids))}")
+    return next((ip for ip in ids if ip != ip_source), ids[0])
+
+
+def _netmask(options: dict[int, bytes], problems: list[str]) -> IPAddress | None:
+    """Option 1, only if its one bits are contiguous: 255.0.255.0 names no subnet (RFC 950)."""
+    mask = _address(options, OPT_SUBNET_MASK, problems)
+    if mask is not None and not mask.is_netmask():
+        problems.append(f"option 1 (subnet mask) {mask} is not a netmask: its one bits are not contiguous")
+        return None
+    return mask
 
 
 def _nonzero(raw: bytes) -> IPAddress | None:
@@ -243,7 +277,8 @@ def reply_from_packet(frame) -> DhcpReply | None:
 
     Returns None for frames that are not IPv4/UDP from port 67 (someone else's
     traffic). Raises MalformedDhcp when the frame is a DHCP reply that cannot be
-    read: truncated header or options, wrong lengths, missing magic cookie.
+    read at all: truncated header, wrong lengths, missing magic cookie or message
+    type. A bad field (mask, router, lease...) is left out and named in ``problems``.
     """
     frame = bytes(frame)  # a scapy packet gives its wire bytes: one parser for both
     found = _udp_payload_from_server(frame)
@@ -261,36 +296,42 @@ def reply_from_packet(frame) -> DhcpReply | None:
         raise MalformedDhcp(f"hardware type {htype} / length {hlen} is not Ethernet")
 
     options: dict[int, bytes] = {}
-    _read_options(bootp[BOOTP_HEADER.size + 4:], "options", options)
+    problems: list[str] = []
+    _read_options(bootp[BOOTP_HEADER.size + 4:], "options", options, problems)
     overload = options.get(OPT_OVERLOAD, b"\x00")
     if len(overload) != 1:
-        raise MalformedDhcp(f"option overload is {len(overload)} bytes, takes 1")
+        problems.append(f"option 52 (overload) is {len(overload)} bytes, takes 1")
+        overload = b"\x00"
     if overload[0] & 1:
-        _read_options(boot_file, "file field", options)
+        _read_options(boot_file, "file field", options, problems)
     if overload[0] & 2:
-        _read_options(sname, "sname field", options)
+        _read_options(sname, "sname field", options, problems)
 
+    # Without a readable message type there is no telling an OFFER from a NAK: the whole packet goes.
     message_type = options.get(OPT_MESSAGE_TYPE)
     if message_type is None:
-        raise MalformedDhcp("DHCP reply without a message type")
+        raise MalformedDhcp("; ".join(["DHCP reply without a message type", *problems]))
     if len(message_type) != 1:
         raise MalformedDhcp(f"message type option is {len(message_type)} bytes, takes 1")
     lease = options.get(OPT_LEASE_TIME)
     if lease is not None and len(lease) != 4:
-        raise MalformedDhcp(f"lease time option is {len(lease)} bytes, takes 4")
+        problems.append(f"option 51 (lease time) is {len(lease)} bytes, takes 4")
+        lease = None
 
     server = DhcpServer(
         # Option 54 names the server; an old BOOTP-style server without it is known by its IP source.
-        server_id=_address(options, OPT_SERVER_ID) or _nonzero(ip_source),
+        server_id=_server_id(options, _nonzero(ip_source), problems) or _nonzero(ip_source),
         mac=mac_to_text(server_mac),
         offered_ip=_nonzero(yiaddr),
-        subnet_mask=_address(options, OPT_SUBNET_MASK),
-        router=(_addresses(options, OPT_ROUTER) or (None,))[0],
-        dns=_addresses(options, OPT_DNS),
+        subnet_mask=_netmask(options, problems),
+        router=(_addresses(options, OPT_ROUTER, problems) or (None,))[0],
+        dns=_addresses(options, OPT_DNS, problems),
         lease_time=int.from_bytes(lease, "big") if lease is not None else None,
         relay=_nonzero(giaddr),
+        source_ip=_nonzero(ip_source),
     )
-    return DhcpReply(message_type=message_type[0], xid=xid, client_mac=mac_to_text(chaddr[:6]), server=server)
+    return DhcpReply(message_type=message_type[0], xid=xid, client_mac=mac_to_text(chaddr[:6]), server=server,
+                     problems=tuple(problems))
 
 
 def offer_from_packet(frame, xid: int | None = None) -> DhcpServer | None:

@@ -38,7 +38,7 @@ class ScanRequest:
     #: Listen for this many seconds and send nothing.
     passive: float | None = None
     client_mac: str | None = None
-    #: DHCP servers that are allowed (IPs); None: no allow list, so nobody is unauthorized.
+    #: DHCP servers that are allowed (IPs and MACs); None: no allow list, so nobody is unauthorized.
     allowed_dhcp: tuple[str, ...] | None = None
     #: Audit this capture file (pcap or pcapng) instead of the wire: no interface, no root.
     pcap: str | None = None
@@ -47,9 +47,12 @@ class ScanRequest:
 
 
 def allowed_servers(specs: tuple[str, ...]) -> tuple[str, ...] | None:
-    """``--allowed-dhcp`` values (repeatable, comma-separated) as IP texts; None when none was given."""
+    """``--allowed-dhcp`` values (repeatable, comma-separated IPs or MACs) as sorted texts; None when none given."""
+    from ipaudit.scan.dhcp_servers import is_mac
+
     parts = [part.strip() for spec in specs for part in spec.split(",") if part.strip()]
-    return tuple(str(parse_ip(part)) for part in parts) if parts else None
+    texts = {part.replace("-", ":").lower() if is_mac(part) else str(parse_ip(part)) for part in parts}
+    return tuple(sorted(texts)) if texts else None
 
 
 def self_vip_addresses(specs: tuple[str, ...]) -> tuple[str, ...]:

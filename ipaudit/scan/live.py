@@ -21,18 +21,21 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from netaddr import IPAddress, IPNetwork, IPSet
 
 from ipaudit.errors import IpauditError
-from ipaudit.model import DhcpServer, Finding, Inventory
+from ipaudit.model import Finding, Inventory
 from ipaudit.scan.arp import (
     DEFAULT_CONFIRM, DEFAULT_RATE, DEFAULT_RETRIES, DEFAULT_TIMEOUT, ArpSweep, open_arp_socket, sweep, sweep_targets,
 )
 from ipaudit.scan.arp_findings import ArpObservation, ThisHost, hosts_from_observations, interpret
 from ipaudit.scan.interfaces import gateways, interface_info, interface_networks, local_addresses, local_macs
 from ipaudit.scan.privileges import keep_only_net_raw
+
+if TYPE_CHECKING:  # the DHCP half loads only when discovery runs
+    from ipaudit.scan.dhcp import Discovery
 
 DEFAULT_DHCP_TIMEOUT = 6.0
 
@@ -108,31 +111,37 @@ class _DhcpInBackground(threading.Thread):
         super().__init__(name="dhcp-discovery", daemon=True)
         self.interface, self.settings, self.sock = interface, settings, sock
         self.stop = threading.Event()
-        self.servers: list[DhcpServer] = []
+        self.discovery: Discovery | None = None
         self.failure: BaseException | None = None
 
     def run(self) -> None:
-        from ipaudit.scan.dhcp import discover
+        from ipaudit.scan.dhcp import run_discovery
+        from ipaudit.scan.dhcp_servers import AllowedDhcp
 
         try:
-            self.servers = discover(self.interface, self.settings.timeout, self.settings.client_mac,
-                                    stop=self.stop, sock=self.sock)
+            self.discovery = run_discovery(self.interface, self.settings.timeout, self.settings.client_mac,
+                                           stop=self.stop, sock=self.sock,
+                                           allowed=AllowedDhcp.from_texts(self.settings.allowed))
         except BaseException as problem:  # noqa: BLE001 - re-raised in the calling thread
             self.failure = problem
 
-    def finish(self) -> list[DhcpServer]:
+    def finish(self):
+        """The Discovery (servers, malformed packets), once the window has ended."""
         # Short joins so Ctrl-C reaches the main thread while we wait for the window to end.
         while self.is_alive():
             self.join(0.1)
         if self.failure is not None:
             raise self.failure
-        return self.servers
+        return self.discovery
 
 
-def _dhcp_findings(servers: list[DhcpServer], allowed: tuple[str, ...] | None) -> list[Finding]:
+def _dhcp_findings(discovery, listeners, own_ips, allowed: tuple[str, ...] | None) -> list[Finding]:
     from ipaudit.scan.dhcp_findings import dhcp_findings
+    from ipaudit.scan.dhcp_servers import AllowedDhcp
+    from ipaudit.scan.local_dhcp import local_dhcp_findings
 
-    return dhcp_findings(servers, allowed)
+    allow_list = AllowedDhcp.from_texts(allowed)
+    return dhcp_findings(discovery.book, allow_list) + local_dhcp_findings(listeners, own_ips, allow_list)
 
 
 def _open_sockets(interface: str, arp: bool, dhcp: bool) -> list:
@@ -147,6 +156,12 @@ def _open_sockets(interface: str, arp: bool, dhcp: bool) -> list:
         _close(sockets)
         raise
     return sockets
+
+
+def _local_listeners() -> list:
+    from ipaudit.scan.local_dhcp import local_dhcp_listeners
+
+    return local_dhcp_listeners()
 
 
 def _close(sockets) -> None:
@@ -184,6 +199,8 @@ def _look(interface: str, legs: list[SweepLeg], targets: list[int] | None, arp: 
     this_host = this_host_on(interface, legs, self_vips)  # netlink and /proc: read before the drop
     routes = gateways(interface)
     on_interface = {str(n.ip) for n in interface_networks(interface, own.network)}
+    # A DHCP server on this host never answers our raw socket: ask the kernel, while /proc/*/fd is readable.
+    listeners = _local_listeners() if dhcp is not None else []
     arp_sock, dhcp_sock = _open_sockets(interface, arp is not None, dhcp is not None)
     background = None
     try:
@@ -193,7 +210,7 @@ def _look(interface: str, legs: list[SweepLeg], targets: list[int] | None, arp: 
             background = _DhcpInBackground(interface, dhcp, dhcp_sock)
             background.start()
         sweeps = _sweep_legs(interface, legs, targets, arp, progress, arp_sock, this_host) if arp else []
-        servers = background.finish() if background is not None else []
+        discovery = background.finish() if background is not None else None
     except BaseException:
         if background is not None:
             background.stop.set()
@@ -202,12 +219,13 @@ def _look(interface: str, legs: list[SweepLeg], targets: list[int] | None, arp: 
     finally:
         _close([arp_sock, dhcp_sock])
     observations = [seen for result in sweeps for seen in result.observations()]
+    servers = discovery.servers if discovery is not None else []
     routers = [*routes, *(str(s.router) for s in servers if s.router is not None)]
     verdict = interpret(observations, this_host, routers)
     findings = list(verdict.findings)
     findings += [f for result in sweeps for f in result.findings()]  # arp-flood, arp-malformed
-    if dhcp is not None:
-        findings += _dhcp_findings(servers, dhcp.allowed)
+    if discovery is not None and dhcp is not None:
+        findings += _dhcp_findings(discovery, listeners, list(this_host.ips) or [own.ip], dhcp.allowed)
     # The scanner holds its addresses too: a pool planned from this inventory must avoid them.
     # (Addresses of this host's other NICs are listed with the MAC that answered our probe for them.)
     ourselves = [ArpObservation(ip=ip, mac=own.mac, eth_source=own.mac) for ip in this_host.ips

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ipaudit.errors import IpauditError
 from ipaudit.model import DhcpServer, Inventory
@@ -21,6 +21,11 @@ from ipaudit.scan.arp_findings import ArpObservation, arp_findings, hosts_from_o
 from ipaudit.scan.arp_frames import ETHERTYPE_ARP, MalformedArpFrame, ip_text, mac_text, parse_arp
 from ipaudit.scan.dhcp_findings import dhcp_findings
 from ipaudit.scan.dhcp_packets import ACK, OFFER, DhcpReply, MalformedDhcp, reply_from_packet
+from ipaudit.scan.dhcp_servers import AllowedDhcp, ServerBook
+
+
+#: DHCP replies kept as they are; past this only the server book (bounded) grows.
+MAX_REPLIES_KEPT = 1024
 
 
 class PcapError(IpauditError):
@@ -35,17 +40,23 @@ class Capture:
     arp: list[ArpObservation] = field(default_factory=list)
     probes: list[tuple[str, str]] = field(default_factory=list)  # (prober MAC, probed IP)
     announcements: int = 0  # gratuitous ARP
-    dhcp: list[DhcpReply] = field(default_factory=list)  # OFFERs and ACKs
+    dhcp: list[DhcpReply] = field(default_factory=list)  # OFFERs and ACKs: the first MAX_REPLIES_KEPT
     skipped: int = 0
     skip_reasons: list[str] = field(default_factory=list)
+    #: Every server identity heard, bounded and O(1) per reply (see ``dhcp_servers``).
+    book: ServerBook = field(default_factory=ServerBook)
 
     @property
     def dhcp_servers(self) -> list[DhcpServer]:
-        """One entry per server (id and MAC), as first heard."""
-        servers: dict = {}
-        for reply in self.dhcp:
-            servers.setdefault((reply.server.server_id, reply.server.mac), reply.server)
-        return list(servers.values())
+        """One entry per sender identity (id, MAC, IP source...), as first heard."""
+        return self._filled_book().heard
+
+    def _filled_book(self) -> ServerBook:
+        # A Capture built by hand (tests, replays) may list replies without a book.
+        if not self.book.replies and self.dhcp:
+            for reply in self.dhcp:
+                self.book.add(reply.server, reply.problems)
+        return self.book
 
 
 def _is_arp(frame: bytes) -> bool:
@@ -63,9 +74,13 @@ def observe(capture: Capture, frame: bytes) -> None:
     except (MalformedArpFrame, MalformedDhcp) as problem:
         capture.skipped += 1
         capture.skip_reasons.append(problem.message)
+        if isinstance(problem, MalformedDhcp):
+            capture.book.skip(problem.message)
         return
     if reply is not None and reply.message_type in (OFFER, ACK):
-        capture.dhcp.append(reply)
+        if len(capture.dhcp) < MAX_REPLIES_KEPT:
+            capture.dhcp.append(reply)
+        capture.book.add(reply.server, reply.problems)
 
 
 def _observe_arp(capture: Capture, frame: bytes) -> None:
@@ -91,9 +106,12 @@ def inventory_from_capture(capture: Capture, interface: str | None = None, subne
                            own_ip: str | None = None, own_mac: str | None = None,
                            allowed_dhcp: Iterable | None = None) -> Inventory:
     """The hosts, DHCP servers and findings a capture supports: the same checks as an active scan."""
-    servers = capture.dhcp_servers
+    book = capture._filled_book()
+    allowed = AllowedDhcp.from_texts(allowed_dhcp)
+    book.allowed = allowed
+    servers = book.heard
     findings = arp_findings(capture.arp, own_ip=own_ip, own_mac=own_mac, interface=interface)
-    findings += dhcp_findings(servers, allowed_dhcp)
+    findings += dhcp_findings(book, allowed)
     return Inventory(hosts=hosts_from_observations(capture.arp), dhcp_servers=tuple(servers),
                      interface=interface, subnet=subnet, findings=tuple(findings))
 
@@ -153,13 +171,17 @@ def listen(interface: str, seconds: float, allowed_dhcp: Iterable | None = None,
     call it from a process's only thread, or pass False.
     """
     from ipaudit.scan.interfaces import InterfaceError, interface_info
+    from ipaudit.scan.local_dhcp import local_dhcp_findings, local_dhcp_listeners
 
+    listeners = local_dhcp_listeners()  # before the capability drop: /proc/*/fd names their processes
     capture = listen_capture(interface, seconds, stop, drop_privileges)
     try:
         own = interface_info(interface)
     except InterfaceError:
         # Listening needs no address of our own; without one there is no self-conflict to check.
         own = None
-    return inventory_from_capture(capture, interface=interface, subnet=own.subnet if own else None,
-                                  own_ip=str(own.ip) if own else None, own_mac=own.mac if own else None,
-                                  allowed_dhcp=allowed_dhcp)
+    inventory = inventory_from_capture(capture, interface=interface, subnet=own.subnet if own else None,
+                                       own_ip=str(own.ip) if own else None, own_mac=own.mac if own else None,
+                                       allowed_dhcp=allowed_dhcp)
+    local = local_dhcp_findings(listeners, [own.ip] if own else [], AllowedDhcp.from_texts(allowed_dhcp))
+    return replace(inventory, findings=inventory.findings + tuple(local))

@@ -28,6 +28,7 @@ from ipaudit.model import Inventory
 from ipaudit.scan.arp_findings import ArpObservation
 from ipaudit.scan.arp_frames import ETHERTYPE_ARP
 from ipaudit.scan.dhcp_packets import DhcpReply
+from ipaudit.scan.dhcp_servers import AllowedDhcp, ServerBook
 from ipaudit.scan.passive import Capture, PcapError, inventory_from_capture, observe
 
 #: Distinct (IP, MAC, Ethernet source) claims, probes or DHCP servers kept: four /16s of
@@ -72,9 +73,10 @@ class _Fold:
         self.probes: dict[tuple[str, str], None] = {}
         self.servers: dict[tuple, DhcpReply] = {}
         self.reasons: list[str] = []
+        self.book = ServerBook()  # DHCP senders and bad fields, bounded, shared by every frame
 
     def add(self, frame: bytes) -> None:
-        scratch = Capture()
+        scratch = Capture(book=self.book)
         observe(scratch, frame)
         self.frames += 1
         if frame[12:14] == _ARP:
@@ -96,7 +98,7 @@ class _Fold:
     def capture(self) -> Capture:
         return Capture(frames=self.frames, arp=list(self.claims), probes=list(self.probes),
                        announcements=self.announcements, dhcp=list(self.servers.values()),
-                       skipped=self.malformed, skip_reasons=list(self.reasons))
+                       skipped=self.malformed, skip_reasons=list(self.reasons), book=self.book)
 
 
 class _CaptureFile:
@@ -233,6 +235,7 @@ def inventory_from_pcap(path: str, allowed_dhcp: tuple[str, ...] | None = None) 
     None checks nothing. No own address is known, so there is no self-conflict check.
     """
     fold = _Fold(path)
+    fold.book.allowed = AllowedDhcp.from_texts(allowed_dhcp)  # an allowed server outlasts the server cap
     for frame in pcap_frames(path):
         fold.add(frame)
     inventory = inventory_from_capture(fold.capture(), allowed_dhcp=allowed_dhcp)
