@@ -42,6 +42,8 @@ class CheckRequest:
     pools: PoolQuery
     lan: LanQuery = field(default_factory=LanQuery)
     probe: LiveProbe | None = None
+    #: Inventories already taken in this process (``ipaudit audit``'s sweep), used as --inventory files are.
+    scanned: tuple[Inventory, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def run_check(request: CheckRequest) -> PlanReport:
     facts = read_lan_facts(query)  # before the probe, which keeps only CAP_NET_RAW once its sockets are open
     live, probe_notes = _probe(request.probe, checked) if request.probe is not None else ([], [])
     anchor = AddressSet(r for p in checked for r in p.ranges)
-    lan = build_lan(query, anchor or None, live, facts)
+    lan = build_lan(query, anchor or None, [*request.scanned, *live], facts)
     findings = rejection_findings(manifests) + check_pools(checked, lan, dict(manifests.advertisement))
     advice = recommend_for_check(pools, lan, findings)
     return PlanReport(pools=tuple(checked), findings=tuple(findings), recommendations=tuple(advice), lan=lan,
