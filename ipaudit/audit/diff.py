@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Mapping, Sequence
 
 from ipaudit.audit.fold import Conflict
+from ipaudit.findings import Code
 
 
 class Kind(StrEnum):
@@ -20,7 +21,8 @@ class Kind(StrEnum):
     CONFLICT_STARTED = "conflict-started"
     CONFLICT_RESOLVED = "conflict-resolved"
     REMINDER = "reminder"
-    AUDIT_FAILED = "audit-failed"
+    #: The event of a LAN that could not be audited: named as its finding code.
+    AUDIT_FAILED = str(Code.AUDIT_FAILED)
 
 
 @dataclass(frozen=True)
