@@ -126,3 +126,25 @@ def test_state_survives_reopen_and_ack(tmp_path):
         assert len(store.ack(db, "duplicate-ip", "1.2.3.4")) == 1
     assert store.open_conflicts(db, "lan")["k"].acked
     db.close()
+
+
+def test_a_failed_run_alerts_once_and_resolves_nothing(tmp_path, run_cli):
+    from ipaudit.audit.diff import Changes
+    from ipaudit.audit.state import transaction
+    state = tmp_path / "state"
+    state.mkdir()
+    db = open_state(str(state))
+    with transaction(db):
+        store.save_conflicts(db, "gone", 1.0, Changes(opened=[Conflict("k", "duplicate-ip", "critical", "1.2.3.4", "m")]))
+    db.close()
+    config = tmp_path / "c.toml"
+    config.write_text(f'state_dir = "{state}"\n[[lan]]\nname = "gone"\ninterface = "ipanonexist0"\n'
+                      'subnet = "198.51.100.0/24"\n')
+    first = run_cli("audit", "--config", str(config), "--format", "json")
+    assert first.exit_code == 3
+    import json
+    report = json.loads(first.stdout)
+    assert [e["kind"] for e in report["events"]] == ["audit-failed"]
+    assert sorted(o["code"] for o in report["open"]) == ["audit-failed", "duplicate-ip"]
+    second = run_cli("audit", "--config", str(config), "--format", "json")
+    assert second.exit_code == 3 and json.loads(second.stdout)["events"] == []

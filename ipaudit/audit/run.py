@@ -96,7 +96,9 @@ def _record(db, config: AuditConfig, lan: LanConfig, look: LanLook | None, reaso
         store.save_stations(db, lan.name, now, look.stations)
         store.save_servers(db, lan.name, now, look.servers)
         current = fold(look.findings, lan.ignore)
-    changes = conflict_changes(lan.name, now, current, previous, config.realert_after)
+    # What this run could not check is neither resolved nor re-sent as a reminder.
+    realert_after = config.realert_after if look is not None else 0.0
+    changes = conflict_changes(lan.name, now, current, previous, realert_after)
     store.save_conflicts(db, lan.name, now, changes)
     events += changes.events
     store.save_events(db, events)
@@ -129,7 +131,7 @@ def run_audit(config: AuditConfig, wait: float = 0.0) -> AuditResult:
                 for lan in config.lans:
                     events += _record(db, config, lan, looks.get(lan.name), failed.get(lan.name), now, channels)
             deliver(db, config.alertmanager, channels)
-            open_now = [(row["lan"], store._open(row)) for row in store.open_rows(db)]
+            open_now = [(row["lan"], store.as_open_conflict(row)) for row in store.open_rows(db)]
             if config.alertmanager:
                 by_lan: dict[str, list] = {}
                 for lan_name, remembered in open_now:

@@ -23,7 +23,7 @@ def known_servers(db: sqlite3.Connection, lan: str) -> set[tuple[str, str]]:
 
 def open_conflicts(db: sqlite3.Connection, lan: str | None = None) -> dict[str, OpenConflict]:
     query = "SELECT * FROM open_findings" + (" WHERE lan = ?" if lan is not None else "") + " ORDER BY opened_at, key"
-    return {row["key"] if lan is not None else f"{row['lan']}|{row['key']}": _open(row)
+    return {row["key"] if lan is not None else f"{row['lan']}|{row['key']}": as_open_conflict(row)
             for row in db.execute(query, (lan,) if lan is not None else ())}
 
 
@@ -31,7 +31,7 @@ def open_rows(db: sqlite3.Connection) -> list[sqlite3.Row]:
     return list(db.execute("SELECT * FROM open_findings ORDER BY lan, opened_at, key"))
 
 
-def _open(row: sqlite3.Row) -> OpenConflict:
+def as_open_conflict(row: sqlite3.Row) -> OpenConflict:
     conflict = Conflict(key=row["key"], code=row["code"], severity=row["severity"], address=row["address"],
                         message=row["message"])
     return OpenConflict(conflict, row["opened_at"], row["last_alert_at"], bool(row["reminded"]), bool(row["acked"]))
