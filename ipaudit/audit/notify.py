@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ipaudit.errors import IpauditError
+from ipaudit.findings import Code
 from ipaudit.sanitize import one_line
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("conflict-started", "conflict-resolved", "reminder", "audit-failed", "new-dhcp-server")
+# The audit-failed event carries the finding code of the same name.
+EVENTS = ("conflict-started", "conflict-resolved", "reminder", Code.AUDIT_FAILED.value, "new-dhcp-server")
 
 # A receiver that can read headers (json://, form://, xml://) gets the outbox key, so it can drop the
 # one repeat a crash between "sent" and "marked sent" may cause.
@@ -91,7 +93,7 @@ def _apprise():
 def _notify_type(apprise, notification: Notification):
     if notification.event == "conflict-resolved":
         return apprise.NotifyType.SUCCESS
-    if notification.severity == "critical" or notification.event == "audit-failed":
+    if notification.severity == "critical" or notification.event == Code.AUDIT_FAILED.value:
         return apprise.NotifyType.FAILURE
     if notification.severity == "warning":
         return apprise.NotifyType.WARNING
