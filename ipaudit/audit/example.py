@@ -1,6 +1,8 @@
 """The commented ``ipaudit.toml`` that ``ipaudit config example`` prints; a test checks it parses."""
 
-EXAMPLE = '''\
+from ipaudit.findings import Code
+
+_TEMPLATE = '''\
 # ipaudit.toml: what `ipaudit audit` checks, where it keeps its memory, and whom it tells.
 # Search order: --config FILE, $IPAUDIT_CONFIG, /etc/ipaudit/ipaudit.toml, ~/.config/ipaudit/ipaudit.toml.
 # Check it with: ipaudit config check /etc/ipaudit/ipaudit.toml
@@ -20,7 +22,7 @@ allowed_dhcp = ["192.168.1.1"]             # DHCP servers allowed to answer: IPs
 nodes = ["192.168.1.11", "192.168.1.12"]   # cluster nodes; their MACs are learned by ARP
 pools = ["192.168.1.240-192.168.1.245"]    # address specs
 pools_from = []                            # manifest files, "kubectl", "k8s"
-ignore = [{code = "arp-flux", ip = "192.168.1.10"}]   # acknowledged, never alerted
+ignore = [{code = "IGNORED_CODE", ip = "192.168.1.10"}]   # acknowledged, never alerted
 
 [alerts]
 # Apprise URLs (Slack, Discord, ntfy, Gotify, Telegram, mail, json://...). A URL holding a token
@@ -31,3 +33,6 @@ urls = ["ntfy://ntfy.sh/my-ipaudit-topic"]
 [metrics]
 # textfile = "/var/lib/prometheus/node-exporter/ipaudit.prom"   # node_exporter textfile collector
 '''
+
+#: The code is filled in from the registry, so a renamed code cannot leave the example stale.
+EXAMPLE = _TEMPLATE.replace("IGNORED_CODE", str(Code.ARP_FLUX))
