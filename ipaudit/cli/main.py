@@ -34,6 +34,10 @@ COMMAND_MODULES = {
     "scan": "scan",
     "demo": "demo",
     "sources": "sources",
+    "audit": "audit",
+    "config": "audit",
+    "history": "audit",
+    "ack": "audit",
 }
 
 

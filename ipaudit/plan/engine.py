@@ -44,6 +44,8 @@ class CheckRequest:
     pools: PoolQuery
     lan: LanQuery = field(default_factory=LanQuery)
     probe: LiveProbe | None = None
+    #: Inventories already taken in this process (``ipaudit audit``'s sweep), used as --inventory files are.
+    scanned: tuple[Inventory, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def run_check(request: CheckRequest) -> PlanReport:
     live, probe_notes, probed = ([], [], AddressSet()) if request.probe is None else \
         _probe(request.probe, checked, _node_addresses(query))
     anchor = AddressSet(r for p in checked for r in p.ranges)
-    lan = with_cluster(build_lan(query, anchor or None, live, facts),
+    lan = with_cluster(build_lan(query, anchor or None, [*request.scanned, *live], facts),
                        [(node.name, node.internal_ips) for node in manifests.nodes],
                        [(vip.ip, vip.service) for vip in manifests.vips if vip.assigned])
     findings = rejection_findings(manifests) + check_pools(checked, lan, dict(manifests.advertisement))
