@@ -240,3 +240,28 @@ def test_file_capability_gives_a_non_root_user_raw_sockets_and_nothing_else():
         assert int(granted.stdout.strip(), 16) == 1 << 13  # CAP_NET_RAW, alone
     finally:
         shutil.rmtree(workdir)
+
+
+def _ipaudit_args() -> dict[str, list[str]]:
+    """The ipaudit arguments each deployment file runs, as the program would receive them."""
+    cron_line = [line for line in (DEPLOY / "cron" / "ipaudit").read_text().splitlines()
+                 if line and not line.startswith("#") and "=" not in line.split()[0]][0]
+    cron = shlex.split(cron_line)[6:]  # five time fields, the user, then the command
+    service = shlex.split(unit("ipaudit-audit.service")["Service"]["ExecStart"][0])
+    (job,) = [d for d in documents("cronjob.yaml") if d["kind"] == "CronJob"]
+    container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    return {"cron": cron[1:], "systemd": service[1:], "kubernetes": list(container["args"])}
+
+
+@pytest.mark.parametrize("where", ["cron", "systemd", "kubernetes"])
+def test_deployed_command_lines_parse_with_the_real_audit_command(where, tmp_path):
+    from click.testing import CliRunner
+
+    from ipaudit.cli.main import program
+
+    args = _ipaudit_args()[where]
+    assert args[0] == "audit" and "--config" in args
+    # --help after the real arguments: an option name the command lacks is a usage error (exit 3).
+    done = CliRunner().invoke(program, [*args, "--help"], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    assert "audit" in done.output
