@@ -156,3 +156,20 @@ def test_a_failed_run_alerts_once_and_resolves_nothing(tmp_path, run_cli):
     assert sorted(o["code"] for o in report["open"]) == ["audit-failed", "duplicate-ip"]
     second = run_cli("audit", "--config", str(config), "--format", "json")
     assert second.exit_code == 3 and json.loads(second.stdout)["events"] == []
+
+
+def test_history_before_any_audit_creates_the_state_and_lists_nothing(tmp_path, run_cli):
+    config = tmp_path / "ipaudit.toml"
+    state = tmp_path / "not" / "yet"
+    config.write_text(EXAMPLE.replace('state_dir = "/var/lib/ipaudit"', f'state_dir = "{state}"', 1))
+    done = run_cli("history", "--config", str(config))
+    assert done.exit_code == 0 and done.stdout == "" and "broken" not in done.stderr
+    assert (state / "state.db").exists() and oct(state.stat().st_mode & 0o777) == "0o700"
+
+
+def test_a_state_dir_that_cannot_exist_is_one_line_exit_3(tmp_path, run_cli):
+    config = tmp_path / "ipaudit.toml"
+    config.write_text(EXAMPLE.replace('state_dir = "/var/lib/ipaudit"', 'state_dir = "/proc/ipaudit-state"', 1))
+    done = run_cli("history", "--config", str(config))
+    assert done.exit_code == 3 and done.stderr.count("\n") == 1
+    assert "cannot create the state directory /proc/ipaudit-state" in done.stderr

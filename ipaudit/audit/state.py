@@ -105,11 +105,18 @@ def _connect(path: str) -> sqlite3.Connection:
 def open_state(state_dir: str) -> sqlite3.Connection:
     """The state database, migrated to the current schema; a corrupt or foreign one is moved aside first."""
     path = os.path.join(state_dir, "state.db")
+    try:
+        os.makedirs(state_dir, mode=0o700, exist_ok=True)
+    except OSError as problem:
+        raise StateError(f"cannot create the state directory {state_dir}: {problem.strerror}",
+                         hint="set state_dir in ipaudit.toml to a directory this user may write") from None
     if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
         raise StateError(f"cannot open {path}: permission denied", hint="run as the user that owns it")
     try:
         return _connect(path)
     except sqlite3.DatabaseError as problem:
+        if not os.path.exists(path):
+            raise StateError(f"cannot create the state database {path}: {problem}") from None
         aside = f"{path}.broken-{time.strftime('%Y%m%dT%H%M%S')}"
         log.warning("%s is unusable (%s): moved it to %s and started a new state; conflicts open before "
                     "will be reported again", path, problem, aside)

@@ -75,6 +75,7 @@ def config_check(file: str | None, config_path: str | None) -> int:
     """Check a config: an unknown key, a wrong type or a bad address exits 3 naming the key and its line."""
     from ipaudit.audit.config import load_config
 
+    configure_diagnostics(False)
     config = load_config(file or config_path)
     click.echo(f"{config.path}: ok ({len(config.lans)} LAN{'s' if len(config.lans) != 1 else ''})", err=True)
     return 0
@@ -99,6 +100,7 @@ def history_command(config_path: str | None, since: str, ip: str | None, output_
     from ipaudit.audit.state import open_state
     from ipaudit.audit.store import events_since
 
+    configure_diagnostics(False)
     try:
         seconds = parse_duration(since)
     except ValueError as problem:
@@ -129,6 +131,7 @@ def ack_command(code: str, address: str, config_path: str | None) -> int:
     from ipaudit.audit.config import load_config
     from ipaudit.audit.state import open_state, run_lock, transaction
 
+    configure_diagnostics(False)
     config = load_config(config_path)
     with run_lock(config.state_dir, wait=30):
         db = open_state(config.state_dir)
