@@ -94,6 +94,23 @@ class _Process:
         self._log.close()
 
 
+def _start_on_free_port(argv_for: Callable[[int], list[str]], log_stem: Path, ready_path: str
+                        ) -> tuple[_Process, int]:
+    """Start a server on a free 127.0.0.1 port and wait until ``ready_path`` answers; three tries,
+    since another test may take the free port between the probe and the server's bind."""
+    for attempt in range(3):
+        port = free_port()
+        server = _Process(argv_for(port), log_stem.with_name(f"{log_stem.name}-{attempt}.log"))
+        try:
+            server.wait_ready(f"http://127.0.0.1:{port}{ready_path}")
+            return server, port
+        except RuntimeError:
+            server.stop()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 @dataclass
 class Alertmanager:
     """A running Alertmanager; ``url`` is its base URL (what ``[alerts] alertmanager`` takes)."""
@@ -115,19 +132,11 @@ def running_alertmanager(directory: Path) -> Iterator[Alertmanager]:
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "alertmanager.yml"
     config.write_text(ALERTMANAGER_CONFIG)
-    for attempt in range(3):  # another test may take the free port between probe and bind
-        port = free_port()
-        server = _Process([program, f"--config.file={config}", f"--storage.path={directory / 'data'}",
-                           f"--web.listen-address=127.0.0.1:{port}",
-                           "--cluster.listen-address=",  # no gossip port: a lone instance, nothing on 0.0.0.0
-                           "--log.level=warn"], directory / f"alertmanager-{attempt}.log")
-        try:
-            server.wait_ready(f"http://127.0.0.1:{port}/-/ready")
-            break
-        except RuntimeError:
-            server.stop()
-            if attempt == 2:
-                raise
+    server, port = _start_on_free_port(
+        lambda port: [program, f"--config.file={config}", f"--storage.path={directory / 'data'}",
+                      f"--web.listen-address=127.0.0.1:{port}",
+                      "--cluster.listen-address=",  # no gossip port: a lone instance, nothing on 0.0.0.0
+                      "--log.level=warn"], directory / "alertmanager", "/-/ready")
     try:
         yield Alertmanager(f"http://127.0.0.1:{port}", server.pid)
     finally:
@@ -153,18 +162,10 @@ def running_node_exporter(directory: Path) -> Iterator[NodeExporter]:
     program = _need(NODE_EXPORTER)
     textfiles = directory / "textfile"
     textfiles.mkdir(parents=True, exist_ok=True)
-    for attempt in range(3):
-        port = free_port()
-        server = _Process([program, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
-                           "--collector.textfile", f"--collector.textfile.directory={textfiles}",
-                           "--log.level=warn"], directory / f"node-exporter-{attempt}.log")
-        try:
-            server.wait_ready(f"http://127.0.0.1:{port}/metrics")
-            break
-        except RuntimeError:
-            server.stop()
-            if attempt == 2:
-                raise
+    server, port = _start_on_free_port(
+        lambda port: [program, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
+                      "--collector.textfile", f"--collector.textfile.directory={textfiles}", "--log.level=warn"],
+        directory / "node-exporter", "/metrics")
     try:
         yield NodeExporter(f"http://127.0.0.1:{port}", server.pid, textfiles)
     finally:
