@@ -244,8 +244,8 @@ class FreeBlocks:
         A second pass over a few candidates of ``best_block``'s first pass that finds any (buffer kept,
         else not): its NEAR_CANDIDATES best, and the nearest block on each side of the pool. The one
         whose start moves least wins; its old score breaks ties. Staying close keeps the user's plan
-        (``.40-.99`` for internal services) and, beside DHCP, puts the block on the side away from it:
-        crossing the DHCP range is always the longer move.
+        (``.40-.99`` for internal services) and, for a pool beside DHCP, lands on its side away from
+        DHCP, since crossing the range is the longer move; far-from-DHCP only breaks ties now.
         """
         if size < 1 or not pool.ranges:
             return None
