@@ -14,8 +14,9 @@ from netaddr import IPAddress, IPNetwork, IPRange
 from ipaudit.addressset import AddressSet
 from ipaudit.model import DhcpRange, Lan, Pool, usable
 from ipaudit.plan.checks import check_pools
-from ipaudit.plan.recommend import recommend_for_check, troubled
-from ipaudit.plan.zones import FreeBlocks, best_block, dhcp_shrink, free_space, keep_shrink
+from ipaudit.plan.recommend import recommend_for_check, small_cut, troubled
+from ipaudit.plan.zones import (DHCP_BUFFER, FAR_FROM_DHCP, NO_DHCP, FreeBlocks, best_block, dhcp_shrink, free_space,
+                                 keep_shrink)
 
 SUBNETS = (IPNetwork("198.51.100.0/24"), IPNetwork("203.0.113.0/25"), IPNetwork("198.18.0.0/22"))
 
@@ -48,21 +49,48 @@ def random_plans(draw) -> tuple[Lan, list[Pool]]:
     return lan, pools
 
 
-def reference_blocks(lan: Lan, pools: list[Pool], movers: list[Pool]) -> list[IPRange | None]:
-    """Each mover's block as the plain search finds it, blocks already given counting as pools."""
+def nearest_by_brute_force(lan: Lan, others: list[Pool], pool: Pool) -> IPRange | None:
+    """Every start of every free place, buffer kept if any place keeps it: the one moving the pool least,
+    best_block's score breaking ties. What FreeBlocks.block_near must find among its few candidates."""
+    space = free_space(lan, others, at_least=pool.size)
+    dhcp = list(lan.dhcp_set.runs())
+    padded = AddressSet.from_spans((first - DHCP_BUFFER, last + DHCP_BUFFER, v) for first, last, v in dhcp)
+    planned = pool.ranges[0].first
+    step = 1 << (pool.size - 1).bit_length()
+    for candidate_space in (space - padded, space):
+        places = []
+        for a, b, version in candidate_space.runs_at_least(pool.size):
+            for first in range(a, b - pool.size + 2):
+                last = first + pool.size - 1
+                distance = min((max(d_first - last, first - d_last, 0) for d_first, d_last, _ in dhcp),
+                               default=NO_DHCP)
+                score = (distance >= FAR_FROM_DHCP, first % step == 0, distance, first)
+                places.append(((abs(first - planned), tuple(-x for x in score)), IPRange(first, last)))
+        if places:
+            return min(places, key=lambda place: place[0])[1]
+    return None
+
+
+def reference_advice(lan: Lan, pools: list[Pool], movers: list[Pool]) -> list[list[tuple[str, IPRange | None]]]:
+    """Each mover's (kind, block) list as the plain searches find it, blocks already given counting as pools:
+    keep the pool after a small DHCP cut then move it near; else move it near; else a shrink; else no room."""
     claimed: list[Pool] = []
-    blocks = []
+    expected = []
     for pool in movers:
         others = [p for p in pools if p is not pool] + claimed
-        block = best_block(free_space(lan, others, at_least=pool.size), pool.size, lan.dhcp_set)
-        if block is None:
+        move = nearest_by_brute_force(lan, others, pool)
+        keep = keep_shrink(lan, pool, others)
+        if move is not None and keep is not None and small_cut(keep, pool):
+            items = [("shrink-dhcp", keep.block), ("use-block", move)]
+        elif move is not None:
+            items = [("use-block", move)]
+        else:
             # Issue 8 section 5: the shrink that keeps the pool where it is comes before any other.
-            shrink = keep_shrink(lan, pool, others) or dhcp_shrink(lan, others, pool.size)
-            block = shrink.block if shrink is not None else None
-        blocks.append(block)
-        if block is not None:
-            claimed.append(replace(pool, ranges=(block,)))
-    return blocks
+            shrink = keep or dhcp_shrink(lan, others, pool.size)
+            items = [("shrink-dhcp", shrink.block) if shrink is not None else ("no-room", None)]
+        expected.append(items)
+        claimed += [replace(pool, ranges=(block,)) for _, block in items if block is not None]
+    return expected
 
 
 @settings(max_examples=200, deadline=None)
@@ -91,9 +119,11 @@ def test_check_pool_advice_equals_reference_and_never_touches_anything_taken(pla
     findings = check_pools(pools, lan)
     movers = [pool for pool in pools if troubled(pool, findings)]
     advice = [a for a in recommend_for_check(pools, lan, findings) if a.kind != "free-zones"]
-    assert [a.block for a in advice] == reference_blocks(lan, pools, movers)
+    expected = reference_advice(lan, pools, movers)
+    assert [(a.kind, a.block) for a in advice] == [item for items in expected for item in items]
     given_blocks = AddressSet()
-    for recommendation, pool in zip(advice, movers):
+    owners = [pool for pool, items in zip(movers, expected) for _ in items]
+    for recommendation, pool in zip(advice, owners):
         if recommendation.block is None:
             continue
         block = AddressSet([recommendation.block])
@@ -108,7 +138,8 @@ def test_check_pool_advice_equals_reference_and_never_touches_anything_taken(pla
             assert block.isdisjoint(kept)
         else:
             assert block.isdisjoint(lan.dhcp_set)
-        given_blocks = given_blocks | block
+        if recommendation.block != pool.ranges[0]:
+            given_blocks = given_blocks | block
 
 
 def test_a_pool_may_move_within_its_own_addresses_but_not_into_another_pools():

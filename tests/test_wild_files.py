@@ -79,6 +79,10 @@ def test_charlesthomas_pools_one_without_buffer_and_a_reread_clean_emit(run_cli)
     report = json.loads(result.stdout)
     assert result.exit_code == 1
     assert [(f["code"], f["pool"]) for f in report["findings"]] == [("pool-no-buffer", "internal")]
+    # Issue 8 section 5: keep .40-.99 after a DHCP cut of 4 first; the move stays near it, not at .9-.68.
+    assert [(r["kind"], r["range"], r["new_dhcp_range"]) for r in report["recommendations"][:2]] == [
+        ("shrink-dhcp", "192.168.1.40-192.168.1.99", "192.168.1.104-192.168.1.200"),
+        ("use-block", "192.168.1.36-192.168.1.95", None)]
     emitted = run_cli("check-pool", "--from", path, *HOME_LAN, "--dhcp-range", "192.168.1.100-192.168.1.200",
                       "--emit", "metallb")
     documents = list(yaml.safe_load_all(emitted.stdout))
@@ -86,6 +90,7 @@ def test_charlesthomas_pools_one_without_buffer_and_a_reread_clean_emit(run_cli)
     assert [(d["kind"], d["metadata"]["name"], d["metadata"]["namespace"]) for d in documents] == [
         ("IPAddressPool", "internal", "metallb"), ("IPAddressPool", "external", "metallb"),
         ("IPAddressPool", "dns", "metallb")]
+    assert documents[0]["spec"]["addresses"] == ["192.168.1.36-192.168.1.95"]  # the move: safe to apply now
     assert documents[1]["spec"]["addresses"] == ["192.168.1.5/32"]
     found = pools_from_documents(documents, "emitted")
     assert found.rejections == ()

@@ -11,7 +11,8 @@ from ipaudit.addresses import format_range
 from ipaudit.addressset import AddressSet
 from ipaudit.findings import Code
 from ipaudit.model import Finding, Lan, Pool, Severity, usable
-from ipaudit.plan.zones import DHCP_BUFFER, FreeBlocks, dhcp_shrink, free_space, free_zones, keep_shrink, span
+from ipaudit.plan.zones import (DHCP_BUFFER, DhcpShrink, FreeBlocks, dhcp_shrink, free_space, free_zones,
+                                 keep_shrink, span)
 
 #: How many free zones a report lists.
 ZONES_SHOWN = 8
@@ -20,11 +21,17 @@ MOVE_CODES = frozenset({Code.POOL_NO_BUFFER, Code.DHCP_RANGE_FILLS_SUBNET})
 #: Critical findings a new block would not fix: the device squatting a live VIP must go, and a refused
 #: manifest must be written correctly, wherever the pool is.
 STAY_CODES = frozenset({Code.VIP_CLAIMED_BY_FOREIGN_DEVICE, Code.MANIFEST_REJECTED})
+#: A DHCP cut of up to this many addresses is small whatever the pool's size: the buffer on both sides,
+#: so a one-address VIP at the edge of DHCP (1 address plus a 4-address buffer) can stay.
+SMALL_CUT_FLOOR = 2 * DHCP_BUFFER
 
 
 @dataclass(frozen=True)
 class Recommendation:
-    """One thing to do. ``kind`` is free-zones, use-block, shrink-dhcp or no-room (JSON contract)."""
+    """One thing to do. ``kind`` is free-zones, use-block, shrink-dhcp or no-room (JSON contract).
+
+    A pool may get two, best first: the DHCP cut that keeps its block, then a move needing no DHCP change.
+    """
 
     kind: str
     message: str
@@ -129,8 +136,37 @@ def troubled(pool: Pool, findings: Sequence[Finding]) -> bool:
                (f.severity is Severity.CRITICAL or f.code in MOVE_CODES) for f in findings)
 
 
+def small_cut(shrink: DhcpShrink, pool: Pool) -> bool:
+    """Whether keeping ``pool`` is worth the DHCP cut ``shrink`` asks, when a free block elsewhere exists.
+
+    Small means DHCP gives up no more addresses than the pool holds (or SMALL_CUT_FLOOR, for tiny
+    pools) and keeps at least as many as it loses. Then the LAN trades at most one-for-one, while a
+    move costs the user every manifest, DNS record and firewall rule naming the old block; a cut
+    that would halve the DHCP range risks running its clients out of leases, so a move wins there.
+    """
+    kept = shrink.new_range.size if shrink.new_range is not None else 0
+    removed = shrink.old_range.size - kept
+    return removed <= max(pool.size, SMALL_CUT_FLOOR) and kept >= removed
+
+
+def _advise(lan: Lan, free: FreeBlocks, pools: Sequence[Pool], claimed: Sequence[Pool],
+            pool: Pool) -> list[Recommendation]:
+    """The DHCP cut that keeps ``pool`` (if small) then a move near it; or the move; or any shrink; or no room."""
+    block = free.block_near(pool.size, pool)
+    others = [p for p in pools if p is not pool] + list(claimed)
+    keep = keep_shrink(lan, pool, others)
+    if block is None or keep is None or not small_cut(keep, pool):
+        return [_place(lan, block, others, pool.size, pool.name, pool)]
+    target = f"pool {pool.name}"
+    return [Recommendation("shrink-dhcp", f"for {target}: " + _shrink_message(keep, pool.size, kept_block=True),
+                           pool=pool.name, block=keep.block, dhcp_range=keep.old_range,
+                           new_dhcp_range=keep.new_range),
+            Recommendation("use-block", f"or, with no DHCP change, move {target} to {format_range(block)} "
+                           f"({_addresses(pool.size)}): " + _unverified(lan), pool=pool.name, block=block)]
+
+
 def recommend_for_check(pools: Sequence[Pool], lan: Lan, findings: Sequence[Finding]) -> list[Recommendation]:
-    """What check-pool suggests: a new place for each troubled pool, and the free zones."""
+    """What check-pool suggests: for each troubled pool, keep it or move it (see _advise); and the free zones."""
     if lan.subnet is None or not any(troubled(p, findings) for p in pools):
         return []
     advice: list[Recommendation] = []
@@ -140,14 +176,12 @@ def recommend_for_check(pools: Sequence[Pool], lan: Lan, findings: Sequence[Find
     for pool in pools:
         if not troubled(pool, findings):
             continue
-        block = free.best_block(pool.size, pool)
-        # The pools other than this one are only needed when no block is free (a DHCP shrink).
-        others = [p for p in pools if p is not pool] + claimed if block is None else []
-        advice.append(_place(lan, block, others, pool.size, pool.name, pool))
-        if advice[-1].block is not None:
-            # The next troubled pool must not be sent to the same block.
-            claimed.append(replace(pool, name=f"{pool.name} (recommended)", ranges=(advice[-1].block,)))
-            free.claim(advice[-1].block)
+        for item in _advise(lan, free, pools, claimed, pool):
+            advice.append(item)
+            if item.block is not None:
+                # The next troubled pool must not be sent to a block already offered.
+                claimed.append(replace(pool, name=f"{pool.name} (recommended)", ranges=(item.block,)))
+                free.claim(item.block)
     advice.append(_zones(lan, list(pools)))
     return advice
 
@@ -155,6 +189,16 @@ def recommend_for_check(pools: Sequence[Pool], lan: Lan, findings: Sequence[Find
 def recommend_block(lan: Lan, pools: Sequence[Pool], size: int, pool_name: str) -> list[Recommendation]:
     """What ``ipaudit recommend`` suggests: one block of ``size`` clear of ``pools``, and the free zones."""
     return [place(lan, pools, size, pool_name), _zones(lan, pools)]
+
+
+def _placed(pool_name: str, advice: Sequence[Recommendation]) -> Recommendation | None:
+    """The recommendation ``--emit`` follows for a pool: a block safe now (a move) over one safe after a shrink.
+
+    When a pool may stay after a small DHCP cut or move, the manifest for staying is the one the user
+    already has; what is worth writing, and safe to apply at once, is the move.
+    """
+    placed = [item for item in advice if item.pool == pool_name and item.block is not None]
+    return next((item for item in placed if item.kind == "use-block"), placed[0] if placed else None)
 
 
 def emitted_pools(pools: Sequence[Pool], advice: Sequence[Recommendation]) -> tuple[Pool, ...]:
@@ -165,7 +209,8 @@ def emitted_pools(pools: Sequence[Pool], advice: Sequence[Recommendation]) -> tu
     """
     emitted = []
     for pool in pools:
-        block = next((item.block for item in advice if item.pool == pool.name and item.block is not None), None)
+        placed = _placed(pool.name, advice)
+        block = placed.block if placed is not None else None
         avoid = pool.avoid_buggy_ips or pool.kind == "cli"
         if block is not None:
             emitted.append(replace(pool, ranges=(block,), source="recommended", avoid_buggy_ips=avoid, declared=(),
@@ -191,7 +236,7 @@ def emit_blockers(emitted: Sequence[Pool], findings: Sequence[Finding],
     """What stands between ``emitted`` and a blind ``kubectl apply``: nothing, or the steps and problems."""
     shrinks, unsafe = [], []
     for pool in emitted:
-        placed = next((item for item in advice if item.pool == pool.name and item.block is not None), None)
+        placed = _placed(pool.name, advice)
         if placed is not None:
             if placed.kind == "shrink-dhcp":
                 shrinks.append(placed.message)

@@ -21,6 +21,10 @@ DHCP_BUFFER = 4
 FAR_FROM_DHCP = 16
 #: The distance _distance gives when no DHCP range of the family exists.
 NO_DHCP = 1 << 128
+#: How many of best_block's top blocks the second pass for a moved pool weighs (see FreeBlocks.block_near).
+NEAR_CANDIDATES = 4
+#: How many free runs on each side of a moved pool the second pass looks through for one that fits.
+NEAR_RUNS = 32
 
 
 def span(first: int, last: int, version: int) -> IPRange:
@@ -206,6 +210,20 @@ class FreeBlocks:
             if last - first + 1 >= size and (first, last, version) not in replaced:
                 yield (far, True, distance, last), (first, last, version)
 
+    def _ranked(self, size: int, extra: list, replaced: set, padded: bool, most: int) -> list[tuple[tuple, tuple]]:
+        """The ``most`` best (score, block) in one pass (buffer kept or not), best first."""
+        ranked: list[tuple[tuple, tuple]] = []
+        for bound, (first, last, version) in self._walk(size, extra, replaced):
+            if bound is not None and len(ranked) >= most and bound <= ranked[-1][0]:
+                break  # runs come best bound first: none left can beat the blocks in hand
+            run = AddressSet.from_spans([(first, last, version)])
+            for a, b, piece_version in (run - self._padded if padded else run).runs_at_least(size):
+                for scored in _scored(a, b, piece_version, size, self._dhcp_firsts, self._dhcp):
+                    if len(ranked) < most or scored[0] > ranked[-1][0]:
+                        ranked.insert(_rank_position(ranked, scored[0]), scored)
+                        del ranked[most:]
+        return ranked
+
     def best_block(self, size: int, pool: Pool | None = None) -> IPRange | None:
         """What ``best_block(free_space(lan, others, size), size, lan.dhcp_set)`` gives.
 
@@ -215,18 +233,66 @@ class FreeBlocks:
             return None
         extra, replaced = self._given_back(pool)
         for padded in (True, False):
-            best = None
-            for bound, (first, last, version) in self._walk(size, extra, replaced):
-                if bound is not None and best is not None and bound <= best[0]:
-                    break  # runs come best bound first: none left can beat the block in hand
-                run = AddressSet.from_spans([(first, last, version)])
-                for a, b, piece_version in (run - self._padded if padded else run).runs_at_least(size):
-                    for scored in _scored(a, b, piece_version, size, self._dhcp_firsts, self._dhcp):
-                        if best is None or scored[0] > best[0]:
-                            best = scored
-            if best is not None:
-                return span(*best[1])
+            ranked = self._ranked(size, extra, replaced, padded, 1)
+            if ranked:
+                return span(*ranked[0][1])
         return None
+
+    def block_near(self, size: int, pool: Pool) -> IPRange | None:
+        """A block of ``size`` for ``pool`` as close to where the user put it as the buffer allows.
+
+        A second pass over a few candidates of ``best_block``'s first pass that finds any (buffer kept,
+        else not): its NEAR_CANDIDATES best, and the nearest block on each side of the pool. The one
+        whose start moves least wins; its old score breaks ties. Staying close keeps the user's plan
+        (``.40-.99`` for internal services) and, for a pool beside DHCP, lands on its side away from
+        DHCP, since crossing the range is the longer move; far-from-DHCP only breaks ties now.
+        """
+        if size < 1 or not pool.ranges:
+            return None
+        extra, replaced = self._given_back(pool)
+        planned = min(pool.ranges, key=lambda r: (r.version, r.first))
+        for padded in (True, False):
+            candidates = self._ranked(size, extra, replaced, padded, NEAR_CANDIDATES)
+            candidates += self._beside(size, planned, extra, replaced, padded)
+            if candidates:
+                def moved(scored: tuple[tuple, tuple]) -> tuple:
+                    first, _, version = scored[1]
+                    return version != planned.version, abs(first - planned.first), tuple(-x for x in scored[0])
+                return span(*min(candidates, key=moved)[1])
+        return None
+
+    def _beside(self, size: int, planned: IPRange, extra: list, replaced: set,
+                padded: bool) -> list[tuple[tuple, tuple]]:
+        """(score, block) nearest ``planned`` in the runs around it: each given-back run, and the first run
+        that fits on each side, looking at most NEAR_RUNS runs away."""
+        version = planned.version
+        position = bisect_left(self._firsts, _key(planned.first, version))
+        below = (self._runs[i] for i in range(position - 1, max(position - 1 - NEAR_RUNS, -1), -1))
+        above = (self._runs[i] for i in range(position, min(position + NEAR_RUNS, len(self._runs))))
+        found = []
+        for runs, stop_at_first in ((extra, False), (below, True), (above, True)):
+            for run in runs:
+                if run in replaced or run[2] != version:
+                    continue
+                piece = AddressSet.from_spans([run])
+                pieces = list((piece - self._padded if padded else piece).runs_at_least(size))
+                for a, b, _ in pieces:
+                    first = min(max(planned.first, a), b - size + 1)
+                    distance = _distance(first, first + size - 1, version, self._dhcp_firsts, self._dhcp)
+                    step = 1 << (size - 1).bit_length()
+                    found.append(((distance >= FAR_FROM_DHCP, first % step == 0, distance, first),
+                                  (first, first + size - 1, version)))
+                if pieces and stop_at_first:
+                    break
+        return found
+
+
+def _rank_position(ranked: list, score: tuple) -> int:
+    """Where ``score`` goes in ``ranked`` (best first): after every score at least as high."""
+    position = 0
+    while position < len(ranked) and ranked[position][0] >= score:
+        position += 1
+    return position
 
 
 @dataclass(frozen=True)
@@ -314,7 +380,8 @@ def keep_shrink(lan: Lan, pool: Pool, others: Iterable[Pool]) -> DhcpShrink | No
         return None
     block = pool.ranges[0]
     others_set = AddressSet(r for other in others if other is not pool for r in other.ranges)
-    if pool.addresses - usable(lan.subnet) or pool.addresses & (lan.owned_set | others_set):
+    # Two small intersections, not one with the union: owned_set may hold 65,536 hosts.
+    if pool.addresses - usable(lan.subnet) or pool.addresses & lan.owned_set or pool.addresses & others_set:
         return None
     low, high = block.first - DHCP_BUFFER, block.last + DHCP_BUFFER
     touching = [d for d in lan.dhcp_ranges if d.addresses.version == block.version
