@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
-from ipaudit.controllers import Rejection, cilium, kube_vip, metallb
-from ipaudit.controllers.shapes import shape_problem
-from ipaudit.controllers.services import Node, Vip, nodes_from_documents, vips_from_services
 from ipaudit.errors import ManifestError
 from ipaudit.model import Pool
-from ipaudit.safe_decode import DecodeError, load_yaml, load_yaml_documents, read_file_bytes, text_of
+
+# The controllers' rules and the YAML decoder are imported by the functions that read manifests, so a
+# run with no --from (whose PoolManifests is empty) never loads them: check-pool must start fast.
+if TYPE_CHECKING:
+    from ipaudit.controllers import Rejection
+    from ipaudit.controllers.services import Node, Vip
 
 TEMPLATE_MARKER = re.compile(r"\$\{[^}\s]*\}|\{\{|\{%")
 POOL_KINDS = {"IPAddressPool", "CiliumLoadBalancerIPPool"}
@@ -64,6 +66,8 @@ def _is_legacy_metallb(document: dict) -> bool:
 
 def _legacy_configmap_config(document: dict, source: str) -> Any:
     """Decode the YAML held in the legacy MetalLB ConfigMap's ``config`` key (bounded, like every file)."""
+    from ipaudit.safe_decode import DecodeError, load_yaml
+
     where = f"{source}: MetalLB ConfigMap 'config' key"
     try:
         return load_yaml(document["data"]["config"], where) or {}
@@ -72,6 +76,8 @@ def _legacy_configmap_config(document: dict, source: str) -> Any:
 
 
 def _schema_rejection(kind: str, name: Any, refused: tuple[str, str], source: str) -> Rejection:
+    from ipaudit.controllers import Rejection
+
     path, expected = refused
     shown = f"{kind} {name}" if isinstance(name, str) and name else f"{kind} (unnamed)"
     return Rejection("the API server", shown, path, f"the API server's schema: {path} must be "
@@ -89,6 +95,10 @@ def pools_from_documents(documents: Iterable[Any], source: str, kube_vip_configm
     ``from_cluster`` says the objects are all the cluster has (no announcement policy
     then means none exists); ``kube_vip_configmap`` is ``NS/NAME`` (default kube-system/kubevip).
     """
+    from ipaudit.controllers import cilium, kube_vip, metallb
+    from ipaudit.controllers.services import nodes_from_documents, vips_from_services
+    from ipaudit.controllers.shapes import shape_problem
+
     wanted_kube_vip = kube_vip.configmap_name(kube_vip_configmap)
     by_kind: dict[str, list[dict]] = {}
     notes: list[str] = []
@@ -177,6 +187,8 @@ def template_marker(text: str) -> tuple[str, int] | None:
 
 def read_manifest_text(text: str | bytes, source: str) -> list[Any]:
     """Decode multi-document YAML (JSON is YAML too) through ``safe_decode``, naming the file and line."""
+    from ipaudit.safe_decode import DecodeError, load_yaml_documents
+
     try:
         return load_yaml_documents(text, source)
     except DecodeError as problem:
@@ -185,6 +197,8 @@ def read_manifest_text(text: str | bytes, source: str) -> list[Any]:
 
 def _read_text(path: str) -> tuple[str, str]:
     """A ``--from`` file's text (``-``: standard input), size-bounded and checked by ``safe_decode``."""
+    from ipaudit.safe_decode import DecodeError, read_file_bytes, text_of
+
     source = "<stdin>" if path == "-" else path
     try:
         raw = read_file_bytes(path, "standard input" if path == "-" else f"manifest {path}")
