@@ -27,7 +27,8 @@ RUN = ("import json, sys\n"
 # Only --from, --inventory, -i, -o, --emit and the other commands need these.
 NOT_FOR_A_PLAIN_CHECK = ("scapy", "requests", "yaml", "tempfile", "ipaudit.controllers", "ipaudit.scan",
                          "ipaudit.report.scan_table", "ipaudit.report.sources", "ipaudit.report.manifest",
-                         "ipaudit.sources.kubectl", "ipaudit.sources.k8s_api", "ipaudit.sources.registry")
+                         "ipaudit.sources.manifests", "ipaudit.sources.kubectl", "ipaudit.sources.k8s_api",
+                         "ipaudit.sources.registry")
 # The JSON report writes findings as the inventory format does; the table needs neither.
 NOT_FOR_A_TABLE = ("ipaudit.safe_decode", "ipaudit.inventory")
 

@@ -8,46 +8,21 @@ Pools. Kinds that hold no pool are reported back as notes, not errors.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from ipaudit.errors import ManifestError
 from ipaudit.model import Pool
+from ipaudit.sources.pools import PoolManifests
 
-# The controllers' rules and the YAML decoder are imported by the functions that read manifests, so a
-# run with no --from (whose PoolManifests is empty) never loads them: check-pool must start fast.
+# The controllers' rules and the YAML decoder are imported by the functions that read manifests, so
+# check-pool with no --from never loads them (nor this module: see sources/pools.py).
 if TYPE_CHECKING:
     from ipaudit.controllers import Rejection
-    from ipaudit.controllers.services import Node, Vip
 
 TEMPLATE_MARKER = re.compile(r"\$\{[^}\s]*\}|\{\{|\{%")
 POOL_KINDS = {"IPAddressPool", "CiliumLoadBalancerIPPool"}
 # Objects that matter but hold no pool: read without a note.
 KNOWN_KINDS = {"L2Advertisement", "CiliumL2AnnouncementPolicy", "Service", "Node"}
-
-
-@dataclass(frozen=True)
-class PoolManifests:
-    """What a set of manifests held, as the controllers would load it.
-
-    ``pools`` are only the pools the controllers accept, each with the addresses they
-    can hand out; what they refuse or disable is in ``rejections`` (never also in
-    ``pools``). ``advertised`` names the MetalLB and Cilium pools some L2 object
-    announces; ``advertisement`` gives, per pool name, True, False or None (cannot
-    tell from these objects). ``advertised`` is None when no L2 object was seen.
-    """
-
-    pools: tuple[Pool, ...] = ()
-    advertised: frozenset[str] | None = None
-    notes: tuple[str, ...] = field(default=())
-    rejections: tuple[Rejection, ...] = ()
-    advertisement: tuple[tuple[str, bool | None], ...] = ()
-    vips: tuple[Vip, ...] = ()
-    nodes: tuple[Node, ...] = ()
-    # Set when nothing here is a pool although objects were read: the message to show instead of "give a POOL".
-    empty_reason: str | None = None
-    #: The pool and L2 objects as read, for ``--emit`` to keep the user's settings and never reuse their names.
-    objects: tuple[dict, ...] = ()
 
 
 def _flatten(document: Any) -> Iterator[Any]:
