@@ -73,10 +73,12 @@ class LanFacts:
 
 def read_lan_facts(query: LanQuery) -> LanFacts:
     """Read the inventory files and DHCP sources; done before a live probe drops the process's privileges."""
-    from ipaudit.inventory import load_inventory
+    inventories: tuple[Inventory, ...] = ()
+    if query.inventories:  # the reader (and its JSON decoder) loads only when there is a file to read
+        from ipaudit.inventory import load_inventory
 
-    return LanFacts(tuple(load_inventory(path) for path in query.inventories),
-                    tuple(read_dhcp_sources(query.dhcp_sources, query.source_options)))
+        inventories = tuple(load_inventory(path) for path in query.inventories)
+    return LanFacts(inventories, tuple(read_dhcp_sources(query.dhcp_sources, query.source_options)))
 
 
 def build_lan(query: LanQuery, anchor: AddressSet | None = None, live: Sequence[Inventory] = (),

@@ -12,15 +12,18 @@ from ipaudit.cli.output import configure_diagnostics, deliver, warn, write_outpu
 from ipaudit.exitstatus import ExitStatus
 from ipaudit.facts import LanQuery
 from ipaudit.plan.engine import CheckRequest, LiveProbe, RecommendRequest, run_check, run_recommend
-from ipaudit.report.interface import PlanReport
+from ipaudit.report.interface import EmitKind, PlanReport
 from ipaudit.plan.recommend import emit_blockers
-from ipaudit.report.manifest import EmitKind, dns1123_name, render_manifest, valid_name
 from ipaudit.report.registry import formats_for
 from ipaudit.sanitize import one_line
 from ipaudit.sources.pools import PoolQuery
 
 def _dns1123(ctx, param, value: str | None) -> str | None:
-    if value is not None and not valid_name(value):
+    if value is None:
+        return value
+    from ipaudit.report.manifest import dns1123_name, valid_name  # only --name needs the manifest rules
+
+    if not valid_name(value):
         raise click.BadParameter(f"{value!r} is not a valid Kubernetes name: use lowercase letters, digits and "
                                  f"dashes, e.g. {dns1123_name(value)}")
     return value
@@ -69,6 +72,8 @@ def _deliver_plan(report: PlanReport, out: Output, emit: str | None, namespace: 
     """
     status = report.status
     if emit:
+        from ipaudit.report.manifest import render_manifest
+
         blockers = emit_blockers(report.emitted, report.findings, report.recommendations)
         emitted = _named(report.emitted, name)
         header = []

@@ -11,7 +11,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 from typing import TextIO
 
 import click
@@ -64,6 +63,8 @@ def render_options(stream: TextIO, to_file: bool) -> RenderOptions:
 
 
 def _temporary_beside(path: str) -> tuple[int, str]:
+    import tempfile  # only -o needs it
+
     directory = os.path.dirname(os.path.abspath(path))
     try:
         if os.path.isdir(path) and not os.path.islink(path):

@@ -23,8 +23,7 @@ from ipaudit.plan.probed import dhcp_truths, mark_unprobed
 from ipaudit.plan.recommend import Recommendation, emitted_pools, recommend_block, recommend_for_check
 from ipaudit.plan.status import status_of
 from ipaudit.report.interface import PlanReport
-from ipaudit.sources.manifests import PoolManifests
-from ipaudit.sources.pools import PoolQuery, read_pools
+from ipaudit.sources.pools import PoolManifests, PoolQuery, read_pools
 
 #: A live probe ARPs every pool address; past this many (a /16) it needs ``force``, as ``scan`` does.
 MAX_PROBED_ADDRESSES = 65_536

@@ -16,11 +16,12 @@ from ipaudit.addresses import describe_set, format_range
 from ipaudit.addressset import AddressSet
 from ipaudit.model import Finding, Inventory
 from ipaudit.plan.recommend import Recommendation
-from ipaudit.scan.dhcp_findings import describe_server, dhcp_findings
 
 
 def dhcp_truths(live: Sequence[Inventory], interface: str, timeout: float) -> tuple[list[Finding], list[str]]:
     """``multiple-dhcp-servers`` when more than one answered the probe, and a note naming each one."""
+    from ipaudit.scan.dhcp_findings import describe_server, dhcp_findings  # only -i gets here
+
     servers = [server for inventory in live for server in inventory.dhcp_servers]
     if not live:
         return [], []

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from ipaudit.exitstatus import ExitStatus
-from ipaudit.controllers.services import Vip
 from ipaudit.model import DhcpFacts, Finding, Inventory, Lan, Pool
 from ipaudit.plan.recommend import Recommendation
+
+if TYPE_CHECKING:  # a type only: the controllers' rules load when manifests are read (--from)
+    from ipaudit.controllers.services import Vip
 
 
 class OutputFormat(str, Enum):
     TABLE = "table"
     JSON = "json"
+
+
+class EmitKind(str, Enum):
+    """The manifests ``--emit`` writes (``report/manifest.py``); here so the CLI offers them without loading it."""
+
+    METALLB = "metallb"
+    CILIUM = "cilium"
 
 
 @dataclass(frozen=True)

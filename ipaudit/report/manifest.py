@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from enum import Enum
 from typing import Iterable, Sequence
 
 from netaddr import IPSet
@@ -19,6 +18,7 @@ from netaddr import IPSet
 from ipaudit.controllers import without_ipv4_ends
 from ipaudit.controllers.selectors import BadSelector, labels_of, selector_matches
 from ipaudit.model import Pool
+from ipaudit.report.interface import EmitKind
 
 METALLB_API = "metallb.io/v1beta1"
 # cilium pkg/k8s/apis/cilium.io/v2/lbipam_types.go: v2 is the served version; v2alpha1 is deprecated.
@@ -28,11 +28,6 @@ CILIUM_POLICY_API = "cilium.io/v2alpha1"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # k8s.io/apimachinery pkg/util/validation/validation.go IsDNS1123Label: what every name here stays within.
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-
-
-class EmitKind(str, Enum):
-    METALLB = "metallb"
-    CILIUM = "cilium"
 
 
 def dns1123_name(text: str) -> str:

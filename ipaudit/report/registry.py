@@ -2,29 +2,31 @@
 
 A command offers exactly the formats its report type has here (its ``--format``
 choices are built from ``formats_for``), so a format a command lacks is a usage
-error, never a silent table.
+error, never a silent table. Renderers are named, not imported: a run imports only
+the one it draws with, so ``check-pool`` never loads the scan or source tables.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Callable
 
 from ipaudit.errors import IpauditError
 from ipaudit.report.interface import (OutputFormat, PlanReport, RenderOptions, Report, ScanReport, SchemesReport,
                                       SourceReport)
-from ipaudit.report.json_report import render_json, render_scan_json
-from ipaudit.report.scan_table import render_scan_table
-from ipaudit.report.sources import (render_facts_json, render_facts_table, render_schemes_json,
-                                    render_schemes_table)
-from ipaudit.report.table import render_table
 
 Renderer = Callable[..., str]
 
-RENDERERS: dict[type, dict[OutputFormat, Renderer]] = {
-    PlanReport: {OutputFormat.TABLE: render_table, OutputFormat.JSON: render_json},
-    ScanReport: {OutputFormat.TABLE: render_scan_table, OutputFormat.JSON: render_scan_json},
-    SourceReport: {OutputFormat.TABLE: render_facts_table, OutputFormat.JSON: render_facts_json},
-    SchemesReport: {OutputFormat.TABLE: render_schemes_table, OutputFormat.JSON: render_schemes_json},
+#: Report type -> format -> "module:function" of its renderer, imported when used (see ``renderer``).
+RENDERERS: dict[type, dict[OutputFormat, str]] = {
+    PlanReport: {OutputFormat.TABLE: "ipaudit.report.table:render_table",
+                 OutputFormat.JSON: "ipaudit.report.json_report:render_json"},
+    ScanReport: {OutputFormat.TABLE: "ipaudit.report.scan_table:render_scan_table",
+                 OutputFormat.JSON: "ipaudit.report.json_report:render_scan_json"},
+    SourceReport: {OutputFormat.TABLE: "ipaudit.report.sources:render_facts_table",
+                   OutputFormat.JSON: "ipaudit.report.sources:render_facts_json"},
+    SchemesReport: {OutputFormat.TABLE: "ipaudit.report.sources:render_schemes_table",
+                    OutputFormat.JSON: "ipaudit.report.sources:render_schemes_json"},
 }
 
 
@@ -33,9 +35,14 @@ def formats_for(report_type: type) -> list[str]:
     return [output_format.value for output_format in RENDERERS[report_type]]
 
 
+def renderer(report_type: type, output_format: OutputFormat) -> Renderer:
+    """The renderer of ``report_type`` in ``output_format``, its module imported now."""
+    module, name = RENDERERS[report_type][output_format].split(":")
+    return getattr(import_module(module), name)
+
+
 def render(report: Report, output_format: OutputFormat, options: RenderOptions = RenderOptions()) -> str:
-    renderers = RENDERERS[type(report)]
-    if output_format not in renderers:
+    if output_format not in RENDERERS[type(report)]:
         raise IpauditError(f"this command has no {output_format.value} format",
                            hint="choose one of " + ", ".join(formats_for(type(report))))
-    return renderers[output_format](report, options)
+    return renderer(type(report), output_format)(report, options)

@@ -8,44 +8,21 @@ Pools. Kinds that hold no pool are reported back as notes, not errors.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
-from ipaudit.controllers import Rejection, cilium, kube_vip, metallb
-from ipaudit.controllers.shapes import shape_problem
-from ipaudit.controllers.services import Node, Vip, nodes_from_documents, vips_from_services
 from ipaudit.errors import ManifestError
 from ipaudit.model import Pool
-from ipaudit.safe_decode import DecodeError, load_yaml, load_yaml_documents, read_file_bytes, text_of
+from ipaudit.sources.pools import PoolManifests
+
+# The controllers' rules and the YAML decoder are imported by the functions that read manifests, so
+# check-pool with no --from never loads them (nor this module: see sources/pools.py).
+if TYPE_CHECKING:
+    from ipaudit.controllers import Rejection
 
 TEMPLATE_MARKER = re.compile(r"\$\{[^}\s]*\}|\{\{|\{%")
 POOL_KINDS = {"IPAddressPool", "CiliumLoadBalancerIPPool"}
 # Objects that matter but hold no pool: read without a note.
 KNOWN_KINDS = {"L2Advertisement", "CiliumL2AnnouncementPolicy", "Service", "Node"}
-
-
-@dataclass(frozen=True)
-class PoolManifests:
-    """What a set of manifests held, as the controllers would load it.
-
-    ``pools`` are only the pools the controllers accept, each with the addresses they
-    can hand out; what they refuse or disable is in ``rejections`` (never also in
-    ``pools``). ``advertised`` names the MetalLB and Cilium pools some L2 object
-    announces; ``advertisement`` gives, per pool name, True, False or None (cannot
-    tell from these objects). ``advertised`` is None when no L2 object was seen.
-    """
-
-    pools: tuple[Pool, ...] = ()
-    advertised: frozenset[str] | None = None
-    notes: tuple[str, ...] = field(default=())
-    rejections: tuple[Rejection, ...] = ()
-    advertisement: tuple[tuple[str, bool | None], ...] = ()
-    vips: tuple[Vip, ...] = ()
-    nodes: tuple[Node, ...] = ()
-    # Set when nothing here is a pool although objects were read: the message to show instead of "give a POOL".
-    empty_reason: str | None = None
-    #: The pool and L2 objects as read, for ``--emit`` to keep the user's settings and never reuse their names.
-    objects: tuple[dict, ...] = ()
 
 
 def _flatten(document: Any) -> Iterator[Any]:
@@ -64,6 +41,8 @@ def _is_legacy_metallb(document: dict) -> bool:
 
 def _legacy_configmap_config(document: dict, source: str) -> Any:
     """Decode the YAML held in the legacy MetalLB ConfigMap's ``config`` key (bounded, like every file)."""
+    from ipaudit.safe_decode import DecodeError, load_yaml
+
     where = f"{source}: MetalLB ConfigMap 'config' key"
     try:
         return load_yaml(document["data"]["config"], where) or {}
@@ -72,6 +51,8 @@ def _legacy_configmap_config(document: dict, source: str) -> Any:
 
 
 def _schema_rejection(kind: str, name: Any, refused: tuple[str, str], source: str) -> Rejection:
+    from ipaudit.controllers import Rejection
+
     path, expected = refused
     shown = f"{kind} {name}" if isinstance(name, str) and name else f"{kind} (unnamed)"
     return Rejection("the API server", shown, path, f"the API server's schema: {path} must be "
@@ -89,6 +70,10 @@ def pools_from_documents(documents: Iterable[Any], source: str, kube_vip_configm
     ``from_cluster`` says the objects are all the cluster has (no announcement policy
     then means none exists); ``kube_vip_configmap`` is ``NS/NAME`` (default kube-system/kubevip).
     """
+    from ipaudit.controllers import cilium, kube_vip, metallb
+    from ipaudit.controllers.services import nodes_from_documents, vips_from_services
+    from ipaudit.controllers.shapes import shape_problem
+
     wanted_kube_vip = kube_vip.configmap_name(kube_vip_configmap)
     by_kind: dict[str, list[dict]] = {}
     notes: list[str] = []
@@ -177,6 +162,8 @@ def template_marker(text: str) -> tuple[str, int] | None:
 
 def read_manifest_text(text: str | bytes, source: str) -> list[Any]:
     """Decode multi-document YAML (JSON is YAML too) through ``safe_decode``, naming the file and line."""
+    from ipaudit.safe_decode import DecodeError, load_yaml_documents
+
     try:
         return load_yaml_documents(text, source)
     except DecodeError as problem:
@@ -185,6 +172,8 @@ def read_manifest_text(text: str | bytes, source: str) -> list[Any]:
 
 def _read_text(path: str) -> tuple[str, str]:
     """A ``--from`` file's text (``-``: standard input), size-bounded and checked by ``safe_decode``."""
+    from ipaudit.safe_decode import DecodeError, read_file_bytes, text_of
+
     source = "<stdin>" if path == "-" else path
     try:
         raw = read_file_bytes(path, "standard input" if path == "-" else f"manifest {path}")

@@ -9,13 +9,42 @@ the command line and merges them all.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
 
 from ipaudit.addresses import parse_spec
 from ipaudit.errors import IpauditError
 from ipaudit.model import Pool
-from ipaudit.sources.manifests import PoolManifests, load_manifests, pools_from_documents
+
+# sources/manifests.py (the reader, and through it the controllers' rules) loads only when a --from
+# source is read: a plain check-pool never pays for it. PoolManifests lives here for that reason.
+if TYPE_CHECKING:
+    from ipaudit.controllers import Rejection
+    from ipaudit.controllers.services import Node, Vip
+
+
+@dataclass(frozen=True)
+class PoolManifests:
+    """What a set of manifests held, as the controllers would load it.
+
+    ``pools`` are only the pools the controllers accept, each with the addresses they
+    can hand out; what they refuse or disable is in ``rejections`` (never also in
+    ``pools``). ``advertised`` names the MetalLB and Cilium pools some L2 object
+    announces; ``advertisement`` gives, per pool name, True, False or None (cannot
+    tell from these objects). ``advertised`` is None when no L2 object was seen.
+    """
+
+    pools: tuple[Pool, ...] = ()
+    advertised: frozenset[str] | None = None
+    notes: tuple[str, ...] = field(default=())
+    rejections: tuple[Rejection, ...] = ()
+    advertisement: tuple[tuple[str, bool | None], ...] = ()
+    vips: tuple[Vip, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    # Set when nothing here is a pool although objects were read: the message to show instead of "give a POOL".
+    empty_reason: str | None = None
+    #: The pool and L2 objects as read, for ``--emit`` to keep the user's settings and never reuse their names.
+    objects: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,7 +75,11 @@ class ManifestFiles(PoolSource):
 
     def read(self) -> PoolManifests:
         paths = [where for where in self.query.manifests if where not in CLUSTER_SOURCES]
-        return load_manifests(paths, self.query.kube_vip_configmap) if paths else PoolManifests()
+        if not paths:
+            return PoolManifests()
+        from ipaudit.sources.manifests import load_manifests
+
+        return load_manifests(paths, self.query.kube_vip_configmap)
 
 
 class KubectlCluster(PoolSource):
@@ -70,6 +103,8 @@ class InClusterApi(PoolSource):
 
 
 def _cluster(documents, notes: Sequence[str], where: str, query: PoolQuery) -> PoolManifests:
+    from ipaudit.sources.manifests import pools_from_documents
+
     found = pools_from_documents(documents, where, query.kube_vip_configmap, from_cluster=True)
     return merge(PoolManifests(notes=tuple(f"{where}: {n}" for n in notes)), found)
 
