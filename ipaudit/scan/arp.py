@@ -13,7 +13,9 @@ Whatever the LAN sends, the sweep ends on time: the receiver checks the clock ev
 few hundred frames, never waits for its queue to empty, and the tally's memory is
 bounded. After the last request it waits as long as arp-scan does after its last
 try (``--timeout`` times ``--backoff`` 1.5 per retry, arp-scan's man page defaults:
-0.75 s), so an address answering 1.1 s after its first request is still heard.
+0.75 s), so an address answering 1.1 s after its first request is still heard; a
+confirmation, which asks an address that already answered, is asked last and only
+gets a short grace (``sweep_deadline``).
 
 The socket entry points ``open_arp_socket`` and ``send_frame`` are module-level
 names so a test can replace them.
@@ -48,6 +50,10 @@ DEFAULT_TIMEOUT = 0.5  # seconds between retry rounds (arp-scan's initial per-ho
 #: Re-ask each answered address this many times: a second holder that drops half the requests
 #: (Wi-Fi) then misses all 1 + 5 with probability 1/64, so >= 19 of 20 such duplicates are found.
 DEFAULT_CONFIRM = 5
+#: After the last confirmation, wait this fraction of ``--timeout``: a second holder that heard
+#: it answers within a LAN round trip (milliseconds; a Wi-Fi client in power save wakes within
+#: a beacon interval, ~100 ms), so half the per-host timeout is ample.
+CONFIRM_GRACE = 0.5
 BACKOFF = 1.5  # arp-scan's --backoff: each try waits 1.5 times longer than the one before
 CHECK_EVERY = 256  # frames between the receiver's clock checks: bounded lateness under a flood
 FINAL_DRAIN = 0.05  # seconds spent reading what is already queued once the sweep ends
@@ -192,6 +198,18 @@ def final_wait(timeout: float, retries: int) -> float:
     return timeout * BACKOFF ** retries
 
 
+def sweep_deadline(schedule: RetrySchedule, timeout: float, retries: int, started: float) -> float:
+    """When the sweep may stop listening: ``final_wait`` after the last first request or retry
+    (a slow host answers late), but only ``timeout * CONFIRM_GRACE`` after the last confirmation,
+    which asked an address that had already answered: its holders are awake and on this LAN."""
+    ends = [started]
+    if schedule.last_searched is not None:
+        ends.append(schedule.last_searched + final_wait(timeout, retries))
+    if schedule.last_confirmed is not None:
+        ends.append(schedule.last_confirmed + timeout * CONFIRM_GRACE)
+    return max(ends)
+
+
 def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float = DEFAULT_RATE,
           retries: int = DEFAULT_RETRIES, timeout: float = DEFAULT_TIMEOUT, confirm: int = DEFAULT_CONFIRM,
           targets: Iterable[int] | None = None, probe_self: bool = True,
@@ -261,7 +279,7 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
             if len(targets_now) < due:
                 # Only retries and confirmations are left and none is due yet: sleep until one is.
                 time.sleep(min(max(schedule.wait(now, answered), 0.0005), 0.01))
-        _wait_for_late_replies(final_wait(timeout, retries), stop, receiver)
+        _wait_for_late_replies(sweep_deadline(schedule, timeout, retries, started), stop, receiver)
     finally:
         receiver.stopping.set()
         receiver.join()
@@ -280,8 +298,7 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
                     confirmations_sent=schedule.confirmations_sent, kernel_drops=drops)
 
 
-def _wait_for_late_replies(timeout: float, stop: threading.Event | None, receiver: _Receiver) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_for_late_replies(deadline: float, stop: threading.Event | None, receiver: _Receiver) -> None:
     while time.monotonic() < deadline and not (stop is not None and stop.is_set()):
         if receiver.failure is not None:
             return
