@@ -39,10 +39,12 @@ from ipaudit.errors import IpauditError
 from ipaudit.scan import arp_frames as frames
 from ipaudit.model import Finding
 from ipaudit.scan.arp_findings import ArpObservation
-from ipaudit.scan.arp_noise import noise_findings
+from ipaudit.scan.arp_noise import Shielded, noise_findings
+from ipaudit.scan.arp_shield import FloodShield
 from ipaudit.scan.arp_tally import ArpTally, NoiseCounts
 from ipaudit.scan.interfaces import interface_info
 from ipaudit.scan.pacing import Pacer, RetrySchedule
+from ipaudit.scan.rawsocket import attach_filter
 
 DEFAULT_RATE = 500  # packets per second: what arp-scan sends by default (256 kbit/s)
 DEFAULT_RETRIES = 1  # one more request to each silent address: two in all, like arp-scan
@@ -91,6 +93,7 @@ class ArpSweep:
     noise: NoiseCounts | None = None
     confirmations_sent: int = 0
     kernel_drops: int = 0  # frames the kernel dropped because the receiver fell behind (a flood)
+    shielded: Shielded = Shielded()  # flood frames a kernel filter dropped unread once the flood was plain
 
     def observations(self) -> tuple[ArpObservation, ...]:
         return self.observed
@@ -103,7 +106,7 @@ class ArpSweep:
         """``arp-flood`` and ``arp-malformed``: what no honest device sends."""
         if self.noise is None:
             return []
-        return noise_findings(self.noise, self.requests_sent, self.kernel_drops)
+        return noise_findings(self.noise, self.requests_sent, self.kernel_drops, self.shielded)
 
 
 def open_arp_socket(interface: str) -> socket.socket:
@@ -158,9 +161,9 @@ def kernel_drops(sock: socket.socket) -> int:
 class _Receiver(threading.Thread):
     """Reads ARP frames into the tally until told to stop, checking the clock as it goes."""
 
-    def __init__(self, sock: socket.socket, tally: ArpTally):
+    def __init__(self, sock: socket.socket, tally: ArpTally, shield: FloodShield | None = None):
         super().__init__(name="arp-receiver", daemon=True)
-        self.sock, self.tally = sock, tally
+        self.sock, self.tally, self.shield = sock, tally, shield
         self.stopping = threading.Event()
         self.failure: BaseException | None = None
 
@@ -189,8 +192,11 @@ class _Receiver(threading.Thread):
                 return
             add(frame, clock())
             read += 1
-            if read % CHECK_EVERY == 0 and (clock() > until if until is not None else stopping.is_set()):
-                return
+            if read % CHECK_EVERY == 0:
+                if self.shield is not None:
+                    self.shield.check()  # a flood: from now on the kernel drops it
+                if clock() > until if until is not None else stopping.is_set():
+                    return
 
 
 def final_wait(timeout: float, retries: int) -> float:
@@ -242,11 +248,12 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
     sent_at: dict[int, float] = {}
     source_mac = frames.mac_bytes(own.mac)
     tally = ArpTally(source_mac, set(wanted), sent_at, started)
-    receiver = _Receiver(sock, tally)
     # Our own addresses go first and are asked by RFC 5227 probe; nobody may answer them,
     # so each is asked retries+1 times, retry_wait apart.
     schedule = RetrySchedule(probed + wanted, retries, retry_wait=timeout,
                              confirm=confirm, confirm_wait=timeout / max(confirm, 1))
+    shield = FloodShield(sock, interface, tally, lambda: schedule.sent)
+    receiver = _Receiver(sock, tally, shield)
     pacer = Pacer(rate, start=started)
     prefix = frames.request_prefix(source_mac, frames.ip_int(source_ip) if source_ip else own_ip)
     probes = {ip: frames.build_probe(source_mac, ip) for ip in probed}
@@ -285,8 +292,13 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
         receiver.join()
         sys.setswitchinterval(switch_interval)
         drops = kernel_drops(sock)
+        shielded = Shielded(frames=shield.close(), sources=tuple(frames.mac_text(mac) for mac, _ in shield.rules.sources),
+                            addresses=tuple(frames.ip_text(ip) for ip, _ in shield.rules.crowded),
+                            counted=shield.counting)
         if owned:
             sock.close()
+        elif shield.rules:
+            attach_filter(sock, ARP_FILTER)  # the caller's socket, as it was handed over
     if receiver.failure is not None:
         raise receiver.failure
     if progress is not None:
@@ -294,8 +306,9 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
     rtts = tuple((frames.ip_text(ip), rtt) for ip, rtt in tally.first_rtt.items())
     return ArpSweep(interface=interface, own_ip=str(own.ip), own_mac=own.mac, subnet=str(network),
                     targets=len(wanted), requests_sent=schedule.sent, observed=tally.observations(),
-                    seconds=round(time.monotonic() - started, 3), rtts=rtts, noise=tally.noise(),
-                    confirmations_sent=schedule.confirmations_sent, kernel_drops=drops)
+                    seconds=round(time.monotonic() - started, 3), rtts=rtts,
+                    noise=tally.noise(mac for mac, _ in shield.rules.sources),
+                    confirmations_sent=schedule.confirmations_sent, kernel_drops=drops, shielded=shielded)
 
 
 def _wait_for_late_replies(deadline: float, stop: threading.Event | None, receiver: _Receiver) -> None:
