@@ -103,7 +103,7 @@ class FloodShield:
         self.counter: socket.socket | None = None
         self.counted = 0
         self.counting = True  # False when the counting socket could not be opened
-        self.next_check = 2 * SOURCE_SLACK
+        self.next_check: float = 2 * SOURCE_SLACK
 
     def check(self) -> None:
         """Cheap unless the tally has grown by a quarter since the last look."""
