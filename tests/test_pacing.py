@@ -121,3 +121,32 @@ def test_simulated_lossy_lan_every_host_is_asked_at_most_retries_plus_one_times(
     # retries; asking in separate rounds would take 0.325 s.
     assert schedule.sent == 225
     assert 0.225 <= now <= 0.3
+
+
+def test_confirmations_fill_gaps_after_fresh_targets_and_are_asked_last():
+    # 1 answered at once; its confirmations are due while fresh targets remain: the first pass
+    # goes on, the confirmations wait for a gap, so the last request is a confirmation.
+    schedule = RetrySchedule([1, 2, 3, 4], retries=1, retry_wait=0.5, confirm=2, confirm_wait=0.01)
+    assert schedule.take(1, 0.0, set()) == [1]
+    schedule.confirm_answered(1, 0.001)
+    assert schedule.take(1, 0.1, {1}) == [2]  # a confirmation of 1 is due, the fresh target goes first
+    assert schedule.take(3, 0.2, {1}) == [3, 4, 1]
+    assert schedule.last_searched == 0.2 and schedule.last_confirmed == 0.2
+    answered = {1, 2, 3, 4}
+    assert schedule.take(3, 0.3, answered) == [1]
+    assert schedule.last_searched == 0.2 and schedule.last_confirmed == 0.3
+    assert schedule.finished(answered) and schedule.confirmations_sent == 2
+
+
+def test_the_sweep_waits_like_arp_scan_after_a_retry_but_briefly_after_a_confirmation():
+    from ipaudit.scan.arp import sweep_deadline
+
+    schedule = RetrySchedule([1], retries=1, retry_wait=0.5, confirm=1, confirm_wait=0.1)
+    assert sweep_deadline(schedule, 0.5, 1, started=10.0) == 10.0  # nothing asked
+    schedule.take(1, 10.0, set())
+    assert sweep_deadline(schedule, 0.5, 1, started=10.0) == pytest.approx(10.75)  # 0.5 * 1.5
+    schedule.confirm_answered(1, 10.01)
+    assert schedule.take(1, 10.2, {1}) == [1]
+    assert sweep_deadline(schedule, 0.5, 1, started=10.0) == pytest.approx(10.75)  # the first request rules
+    schedule.last_confirmed = 11.0
+    assert sweep_deadline(schedule, 0.5, 1, started=10.0) == pytest.approx(11.25)

@@ -13,7 +13,9 @@ Whatever the LAN sends, the sweep ends on time: the receiver checks the clock ev
 few hundred frames, never waits for its queue to empty, and the tally's memory is
 bounded. After the last request it waits as long as arp-scan does after its last
 try (``--timeout`` times ``--backoff`` 1.5 per retry, arp-scan's man page defaults:
-0.75 s), so an address answering 1.1 s after its first request is still heard.
+0.75 s), so an address answering 1.1 s after its first request is still heard; a
+confirmation, which asks an address that already answered, is asked last and only
+gets a short grace (``sweep_deadline``).
 
 The socket entry points ``open_arp_socket`` and ``send_frame`` are module-level
 names so a test can replace them.
@@ -37,10 +39,12 @@ from ipaudit.errors import IpauditError
 from ipaudit.scan import arp_frames as frames
 from ipaudit.model import Finding
 from ipaudit.scan.arp_findings import ArpObservation
-from ipaudit.scan.arp_noise import noise_findings
+from ipaudit.scan.arp_noise import Shielded, noise_findings
+from ipaudit.scan.arp_shield import FloodShield
 from ipaudit.scan.arp_tally import ArpTally, NoiseCounts
 from ipaudit.scan.interfaces import interface_info
 from ipaudit.scan.pacing import Pacer, RetrySchedule
+from ipaudit.scan.rawsocket import attach_filter
 
 DEFAULT_RATE = 500  # packets per second: what arp-scan sends by default (256 kbit/s)
 DEFAULT_RETRIES = 1  # one more request to each silent address: two in all, like arp-scan
@@ -48,6 +52,10 @@ DEFAULT_TIMEOUT = 0.5  # seconds between retry rounds (arp-scan's initial per-ho
 #: Re-ask each answered address this many times: a second holder that drops half the requests
 #: (Wi-Fi) then misses all 1 + 5 with probability 1/64, so >= 19 of 20 such duplicates are found.
 DEFAULT_CONFIRM = 5
+#: After the last confirmation, wait this fraction of ``--timeout``: a second holder that heard
+#: it answers within a LAN round trip (milliseconds; a Wi-Fi client in power save wakes within
+#: a beacon interval, ~100 ms), so half the per-host timeout is ample.
+CONFIRM_GRACE = 0.5
 BACKOFF = 1.5  # arp-scan's --backoff: each try waits 1.5 times longer than the one before
 CHECK_EVERY = 256  # frames between the receiver's clock checks: bounded lateness under a flood
 FINAL_DRAIN = 0.05  # seconds spent reading what is already queued once the sweep ends
@@ -85,6 +93,7 @@ class ArpSweep:
     noise: NoiseCounts | None = None
     confirmations_sent: int = 0
     kernel_drops: int = 0  # frames the kernel dropped because the receiver fell behind (a flood)
+    shielded: Shielded = Shielded()  # flood frames a kernel filter dropped unread once the flood was plain
 
     def observations(self) -> tuple[ArpObservation, ...]:
         return self.observed
@@ -97,7 +106,7 @@ class ArpSweep:
         """``arp-flood`` and ``arp-malformed``: what no honest device sends."""
         if self.noise is None:
             return []
-        return noise_findings(self.noise, self.requests_sent, self.kernel_drops)
+        return noise_findings(self.noise, self.requests_sent, self.kernel_drops, self.shielded)
 
 
 def open_arp_socket(interface: str) -> socket.socket:
@@ -152,9 +161,9 @@ def kernel_drops(sock: socket.socket) -> int:
 class _Receiver(threading.Thread):
     """Reads ARP frames into the tally until told to stop, checking the clock as it goes."""
 
-    def __init__(self, sock: socket.socket, tally: ArpTally):
+    def __init__(self, sock: socket.socket, tally: ArpTally, shield: FloodShield | None = None):
         super().__init__(name="arp-receiver", daemon=True)
-        self.sock, self.tally = sock, tally
+        self.sock, self.tally, self.shield = sock, tally, shield
         self.stopping = threading.Event()
         self.failure: BaseException | None = None
 
@@ -183,13 +192,28 @@ class _Receiver(threading.Thread):
                 return
             add(frame, clock())
             read += 1
-            if read % CHECK_EVERY == 0 and (clock() > until if until is not None else stopping.is_set()):
-                return
+            if read % CHECK_EVERY == 0:
+                if self.shield is not None:
+                    self.shield.check()  # a flood: from now on the kernel drops it
+                if clock() > until if until is not None else stopping.is_set():
+                    return
 
 
 def final_wait(timeout: float, retries: int) -> float:
     """How long arp-scan waits for its last try: the timeout grown by the backoff once per retry."""
     return timeout * BACKOFF ** retries
+
+
+def sweep_deadline(schedule: RetrySchedule, timeout: float, retries: int, started: float) -> float:
+    """When the sweep may stop listening: ``final_wait`` after the last first request or retry
+    (a slow host answers late), but only ``timeout * CONFIRM_GRACE`` after the last confirmation,
+    which asked an address that had already answered: its holders are awake and on this LAN."""
+    ends = [started]
+    if schedule.last_searched is not None:
+        ends.append(schedule.last_searched + final_wait(timeout, retries))
+    if schedule.last_confirmed is not None:
+        ends.append(schedule.last_confirmed + timeout * CONFIRM_GRACE)
+    return max(ends)
 
 
 def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float = DEFAULT_RATE,
@@ -224,11 +248,12 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
     sent_at: dict[int, float] = {}
     source_mac = frames.mac_bytes(own.mac)
     tally = ArpTally(source_mac, set(wanted), sent_at, started)
-    receiver = _Receiver(sock, tally)
     # Our own addresses go first and are asked by RFC 5227 probe; nobody may answer them,
     # so each is asked retries+1 times, retry_wait apart.
     schedule = RetrySchedule(probed + wanted, retries, retry_wait=timeout,
                              confirm=confirm, confirm_wait=timeout / max(confirm, 1))
+    shield = FloodShield(sock, interface, tally, lambda: schedule.sent)
+    receiver = _Receiver(sock, tally, shield)
     pacer = Pacer(rate, start=started)
     prefix = frames.request_prefix(source_mac, frames.ip_int(source_ip) if source_ip else own_ip)
     probes = {ip: frames.build_probe(source_mac, ip) for ip in probed}
@@ -261,14 +286,19 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
             if len(targets_now) < due:
                 # Only retries and confirmations are left and none is due yet: sleep until one is.
                 time.sleep(min(max(schedule.wait(now, answered), 0.0005), 0.01))
-        _wait_for_late_replies(final_wait(timeout, retries), stop, receiver)
+        _wait_for_late_replies(sweep_deadline(schedule, timeout, retries, started), stop, receiver)
     finally:
         receiver.stopping.set()
         receiver.join()
         sys.setswitchinterval(switch_interval)
         drops = kernel_drops(sock)
+        shielded = Shielded(frames=shield.close(), sources=tuple(frames.mac_text(mac) for mac, _ in shield.rules.sources),
+                            addresses=tuple(frames.ip_text(ip) for ip, _ in shield.rules.crowded),
+                            counted=shield.counting)
         if owned:
             sock.close()
+        elif shield.rules:
+            attach_filter(sock, ARP_FILTER)  # the caller's socket, as it was handed over
     if receiver.failure is not None:
         raise receiver.failure
     if progress is not None:
@@ -276,12 +306,12 @@ def sweep(interface: str, subnet: IPNetwork | str | None = None, *, rate: float 
     rtts = tuple((frames.ip_text(ip), rtt) for ip, rtt in tally.first_rtt.items())
     return ArpSweep(interface=interface, own_ip=str(own.ip), own_mac=own.mac, subnet=str(network),
                     targets=len(wanted), requests_sent=schedule.sent, observed=tally.observations(),
-                    seconds=round(time.monotonic() - started, 3), rtts=rtts, noise=tally.noise(),
-                    confirmations_sent=schedule.confirmations_sent, kernel_drops=drops)
+                    seconds=round(time.monotonic() - started, 3), rtts=rtts,
+                    noise=tally.noise(mac for mac, _ in shield.rules.sources),
+                    confirmations_sent=schedule.confirmations_sent, kernel_drops=drops, shielded=shielded)
 
 
-def _wait_for_late_replies(timeout: float, stop: threading.Event | None, receiver: _Receiver) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_for_late_replies(deadline: float, stop: threading.Event | None, receiver: _Receiver) -> None:
     while time.monotonic() < deadline and not (stop is not None and stop.is_set()):
         if receiver.failure is not None:
             return

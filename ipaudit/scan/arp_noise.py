@@ -9,6 +9,8 @@ than requests, were not answers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ipaudit.findings import Code, finding
 from ipaudit.model import Finding
 from ipaudit.scan.arp_tally import MAX_MACS_PER_IP, NoiseCounts
@@ -21,11 +23,24 @@ FRAMES_PER_REQUEST = 10
 NAMED_SOURCES = 5
 
 
-def flood_finding(noise: NoiseCounts, requests_sent: int, kernel_drops: int = 0) -> list[Finding]:
+@dataclass(frozen=True)
+class Shielded:
+    """What the sweep's kernel filter dropped unread once it saw a flood (``arp_shield``): the sources
+    and addresses passed this module's tests when they were shielded, so they stay a flood."""
+
+    frames: int = 0
+    sources: tuple[str, ...] = ()  # Ethernet sources shielded
+    addresses: tuple[str, ...] = ()  # addresses whose claims were shielded
+    counted: bool = True  # False: the counting socket failed, ``frames`` is a lower bound
+
+
+def flood_finding(noise: NoiseCounts, requests_sent: int, kernel_drops: int = 0,
+                  shielded: Shielded = Shielded()) -> list[Finding]:
     """``arp-flood`` naming the busiest source MACs and the addresses claimed by too many MACs."""
-    heavy = [(mac, frames) for mac, frames in noise.sources if frames > requests_sent + SOURCE_SLACK]
+    heavy = [(mac, frames) for mac, frames in noise.sources
+             if frames > requests_sent + SOURCE_SLACK or mac in shielded.sources]
     crowded = [(ip, more) for ip, more in noise.more_macs if more > 0]
-    too_many = noise.frames > FRAMES_PER_REQUEST * requests_sent + SOURCE_SLACK
+    too_many = noise.frames + shielded.frames > FRAMES_PER_REQUEST * requests_sent + SOURCE_SLACK
     if not (heavy or crowded or too_many):
         return []
     named = heavy or list(noise.sources)
@@ -34,9 +49,12 @@ def flood_finding(noise: NoiseCounts, requests_sent: int, kernel_drops: int = 0)
     parts = [f"{noise.frames} ARP frames heard while sending {requests_sent} requests, from {shown}"
              + (f" and {others} more source MACs" if others > 0 else "")]
     if crowded:
-        bound = "at least " if noise.more_macs_saturated else ""
-        parts.append("; ".join(f"{ip} claimed by {MAX_MACS_PER_IP} MACs kept and {bound}{more} more"
+        at_least = lambda ip: "at least " if noise.more_macs_saturated or ip in shielded.addresses else ""  # noqa: E731
+        parts.append("; ".join(f"{ip} claimed by {MAX_MACS_PER_IP} MACs kept and {at_least(ip)}{more} more"
                                for ip, more in crowded[:NAMED_SOURCES]))
+    if shielded.frames or shielded.sources or shielded.addresses:
+        parts.append(f"once the flood was plain, a kernel filter dropped {'at least ' if not shielded.counted else ''}"
+                     f"{shielded.frames} more frames unread")
     if kernel_drops:
         parts.append(f"the kernel dropped {kernel_drops} frames the scan could not read in time")
     subject = sorted(ip for ip, _ in crowded) + sorted(mac for mac, _ in heavy)
@@ -60,5 +78,6 @@ def malformed_finding(noise: NoiseCounts) -> list[Finding]:
         addresses=addresses, subject=addresses or ["lan"])]
 
 
-def noise_findings(noise: NoiseCounts, requests_sent: int, kernel_drops: int = 0) -> list[Finding]:
-    return flood_finding(noise, requests_sent, kernel_drops) + malformed_finding(noise)
+def noise_findings(noise: NoiseCounts, requests_sent: int, kernel_drops: int = 0,
+                   shielded: Shielded = Shielded()) -> list[Finding]:
+    return flood_finding(noise, requests_sent, kernel_drops, shielded) + malformed_finding(noise)

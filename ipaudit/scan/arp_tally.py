@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from collections import deque
 from dataclasses import dataclass
+from typing import Iterable
 
 from ipaudit.scan.arp_findings import ANNOUNCEMENT, REPLY, REQUEST_SENDER, ArpObservation
 from ipaudit.scan.arp_frames import ARP_REQUEST, ETHERTYPE_ARP, ZERO_MAC, FRAME_LENGTH, ip_text, mac_text
@@ -154,6 +155,25 @@ class ArpTally:
         self._extra.add(pair)
         self._more_macs[ip] = self._more_macs.get(ip, 0) + 1
 
+    # What the flood shield (``arp_shield``) reads, now and then, from the receiver thread.
+    def sources_over(self, frames: int) -> list[bytes]:
+        """Ethernet sources that sent more than ``frames`` frames."""
+        return [source for source, count in self._sources.items() if count > frames]
+
+    def crowded_ips(self) -> list[int]:
+        """Addresses claimed by more MACs than are kept."""
+        return [ip for ip, more in self._more_macs.items() if more > 0]
+
+    def kept_macs(self, ip: int) -> set[bytes]:
+        return set(self._macs.get(ip, ()))
+
+    def ips_flooded_by(self, source: bytes, frames: int) -> set[int]:
+        """Addresses ``source`` repeated one claim on more than ``frames`` times."""
+        return {ip for (ip, _, from_, _), (count, _, _) in self._claims.items() if from_ == source and count > frames}
+
+    def ips_claimed_by(self, source: bytes) -> set[int]:
+        return {ip for (ip, _, from_, _) in self._claims if from_ == source}
+
     def observations(self) -> tuple[ArpObservation, ...]:
         """One observation per (IP, MAC, Ethernet source, kind), in first-seen order."""
         def since(moment: float) -> float:
@@ -163,13 +183,16 @@ class ArpTally:
                                     count=count, first_seen=since(first), last_seen=since(last))
                      for (ip, mac, source, kind), (count, first, last) in self._claims.items())
 
-    def noise(self) -> NoiseCounts:
-        busiest = sorted(self._sources.items(), key=lambda item: (-item[1], item[0]))[:MAX_SOURCES]
+    def noise(self, keep_sources: Iterable[bytes] = ()) -> NoiseCounts:
+        """The counts; ``sources`` holds the busiest and every one of ``keep_sources`` (shielded ones)."""
+        ordered = sorted(self._sources.items(), key=lambda item: (-item[1], item[0]))
+        kept = set(keep_sources)
+        busiest = ordered[:MAX_EXAMPLES * 4] + [item for item in ordered[MAX_EXAMPLES * 4:] if item[0] in kept]
         return NoiseCounts(
             frames=self.frames, not_ipv4_arp=self.not_ipv4_arp, malformed=self.malformed,
             malformed_examples=tuple(self._malformed_examples), stale=self.stale, not_for_us=self.not_for_us,
             probes=self.probes, untracked=self.untracked,
             more_macs=tuple((ip_text(ip), n) for ip, n in sorted(self._more_macs.items())),
             more_macs_saturated=self.saturated,
-            sources=tuple((mac_text(mac), n) for mac, n in busiest[:MAX_EXAMPLES * 4]),
+            sources=tuple((mac_text(mac), n) for mac, n in busiest),
             distinct_sources=len(self._sources))

@@ -50,9 +50,13 @@ class RetrySchedule:
     asked again, up to ``retries`` more times (arp-scan's per-host timeout). A target
     reported by ``confirm_answered`` is asked ``confirm`` more times, ``confirm_wait``
     apart: a second holder of the address that missed one request (Wi-Fi drops) gets
-    more chances to answer. Due retries go first, then due confirmations, then fresh
-    targets, so both interleave with the first pass instead of waiting for it to end:
-    the sweep stays at the paced rate throughout.
+    more chances to answer. Due retries go first, then fresh targets, then due
+    confirmations: the sweep stays at the paced rate throughout, confirmations fill the
+    gaps the first pass and the retries leave, and what is asked last is a confirmation.
+    That matters for the end of the sweep: after a first request or a retry the sweep must
+    wait as long as arp-scan would (a slow host answers late), but a confirmation asks an
+    address that already answered, so only a short grace follows it. ``last_searched`` and
+    ``last_confirmed`` are when each kind was last asked.
     """
 
     def __init__(self, targets: Sequence[int], retries: int, retry_wait: float,
@@ -72,6 +76,8 @@ class RetrySchedule:
         self._confirming: set[int] = set()
         self.sent = 0
         self.confirmations_sent = 0
+        self.last_searched: float | None = None  # the last first request or retry
+        self.last_confirmed: float | None = None
 
     def confirm_answered(self, target: int, now: float) -> None:
         """``target`` answered (first time): plan its confirmation requests."""
@@ -82,26 +88,31 @@ class RetrySchedule:
     def take(self, count: int, now: float, answered: Container[int]) -> list[int]:
         """Up to ``count`` targets to ask at ``now``; empty while only future requests remain."""
         chosen: list[int] = []
+        searched = 0
         while len(chosen) < count:
             if self._again and self._again[0][0] <= now:
                 _, target, asked = self._again.popleft()
                 if target in answered:
                     continue
+            elif self._position < len(self.targets):
+                target, asked = self.targets[self._position], 0
+                self._position += 1
             elif self._confirms and self._confirms[0][0] <= now:
                 _, target, left = self._confirms.popleft()
                 chosen.append(target)
                 self.confirmations_sent += 1
+                self.last_confirmed = now
                 if left > 1:
                     self._confirms.append((now + self.confirm_wait, target, left - 1))
                 continue
-            elif self._position < len(self.targets):
-                target, asked = self.targets[self._position], 0
-                self._position += 1
             else:
                 break
             chosen.append(target)
+            searched += 1
             if asked < self.retries:
                 self._again.append((now + self.retry_wait, target, asked + 1))
+        if searched:
+            self.last_searched = now
         self.sent += len(chosen)
         return chosen
 

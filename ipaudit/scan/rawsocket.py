@@ -52,7 +52,8 @@ class RawSocketError(IpauditError):
     """The raw socket could not be opened: privileges, or the interface."""
 
 
-def _attach_filter(sock: socket.socket, program) -> None:
+def attach_filter(sock: socket.socket, program) -> None:
+    """Attach (or atomically replace) the socket's classic BPF filter."""
     code = b"".join(struct.pack("HBBI", op, jt, jf, k) for op, jt, jf, k in program)
     buffer = ctypes.create_string_buffer(code, len(code))
     fprog = struct.pack("HL", len(program), ctypes.addressof(buffer))
@@ -76,7 +77,7 @@ def open_raw_socket(interface: str, program) -> socket.socket:
     except PermissionError:
         raise RawSocketError("raw sockets need root or CAP_NET_RAW", NO_PRIVILEGES_HINT) from None
     try:
-        _attach_filter(sock, program)
+        attach_filter(sock, program)
         try:
             sock.bind((interface, ETH_P_ALL))
         except OSError as problem:
