@@ -138,16 +138,8 @@ def test_bad_node_mac_on_the_command_line_is_a_one_line_exit_3(run_cli):
 
 # -- the engine, from an inventory file and manifests, as `check-pool --inventory` runs it -------------
 
-MANIFEST = """\
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: {name: lb, namespace: metallb-system}
-spec: {addresses: [198.51.100.240-198.51.100.245]}
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata: {name: l2, namespace: metallb-system}
----
+#: The cluster as kubectl shows it: node worker-1 at .11, and Service default/web holding VIP .240.
+CLUSTER = """\
 apiVersion: v1
 kind: Node
 metadata: {name: worker-1}
@@ -159,6 +151,17 @@ metadata: {name: web, namespace: default}
 spec: {type: LoadBalancer}
 status: {loadBalancer: {ingress: [{ip: 198.51.100.240}]}}
 """
+MANIFEST = """\
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: lb, namespace: metallb-system}
+spec: {addresses: [198.51.100.240-198.51.100.245]}
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: {name: l2, namespace: metallb-system}
+---
+""" + CLUSTER
 
 
 def engine_check(tmp_path, hosts: dict[str, tuple[str, ...]]):

@@ -14,24 +14,13 @@ import sys
 import pytest
 
 from ipaudit.lab import Lab
+from test_ownership import CLUSTER
 
 pytestmark = pytest.mark.netns
 
 PHONE_MAC = "f0:18:98:00:02:40"  # an Apple OUI: the report names the vendor
 POOL = "198.51.100.240-245"
 LAN = ["--subnet", "198.51.100.0/24", "--gateway", "198.51.100.1", "--dhcp-range", "198.51.100.100-198.51.100.199"]
-CLUSTER = """\
-apiVersion: v1
-kind: Node
-metadata: {name: worker-1}
-status: {addresses: [{type: InternalIP, address: 198.51.100.11}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec: {type: LoadBalancer}
-status: {loadBalancer: {ingress: [{ip: 198.51.100.240}]}}
-"""
 
 
 def ipaudit(*args: str) -> list[str]:
