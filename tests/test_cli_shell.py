@@ -7,6 +7,7 @@ import os
 import pty
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -157,3 +158,19 @@ def test_a_failed_scan_leaves_an_unknown_report_not_the_stale_one(tmp_path):
     # check-pool refuses it as an inventory instead of planning on an empty LAN.
     refused = ipaudit("check-pool", "192.0.2.240-245", "--inventory", str(report))
     assert refused.returncode == 3 and "is the report of a scan that failed" in refused.stderr
+
+
+def test_scan_names_hosts_from_dhcp_leases_and_reservations(tmp_path):
+    leases = tmp_path / "dnsmasq.leases"
+    leases.write_text("4102444800 02:1a:00:00:00:01 198.51.100.1 router-\x1b[31mred 01:02\n")
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text(f"dhcp-range=198.51.100.2,198.51.100.199,12h\ndhcp-leasefile={leases}\n"
+                    "dhcp-host=02:1a:00:00:00:05,198.51.100.240,reserved-phone\n")
+    pcap = str(Path(__file__).resolve().parent.parent / "fixtures" / "arp-lan-duplicate.pcap")
+    args = ["scan", "--pcap", pcap, "--dhcp-source", f"dnsmasq:{conf}"]
+    document = json.loads(ipaudit(*args, "--format", "json").stdout)
+    names = {h["ip"]: h.get("hostname") for h in document["hosts"]}
+    assert names == {"198.51.100.1": "router-\x1b[31mred", "198.51.100.20": None,
+                     "198.51.100.240": "reserved-phone", "198.51.100.250": None}
+    table = ipaudit(*args)
+    assert "reserved-phone" in table.stdout and "router-\\x1b[31mred" in table.stdout and "\x1b" not in table.stdout

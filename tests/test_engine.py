@@ -118,3 +118,13 @@ def test_merging_pool_sources_keeps_every_field():
     for name, value in tuples.items():
         assert getattr(merged, name) == value, name
     assert merged.advertised == frozenset({"p"}) and merged.empty_reason == "why"
+
+
+def test_a_live_probe_of_an_ipv6_pool_sends_nothing_and_says_so():
+    # ARP is IPv4 only: the interface is never opened (this one does not even exist), and a note explains.
+    lan = LanQuery(LanOptions(subnets=("2001:db8::/64",), dhcp_ranges=("2001:db8::80-2001:db8::1ff",)),
+                   **OFFLINE)
+    report = run_check(CheckRequest(PoolQuery(specs=("2001:db8::/120",)), lan,
+                                    probe=LiveProbe("ipaudit-no-such-if0")))
+    assert any("IPv6 pool addresses are not probed" in note for note in report.notes)
+    assert [f.code for f in report.findings if f.code == Code.POOL_OVERLAPS_DHCP]

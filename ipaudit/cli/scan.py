@@ -60,6 +60,9 @@ class _ProgressBar:
 @click.option("--passive", type=Seconds(0.1, 86_400), metavar="SECONDS",
               help="Send nothing: listen to ARP and DHCP traffic for SECONDS and report what it shows. "
                    "On a switch, DHCP replies unicast to other clients reach only a mirror port.")
+@click.option("--dhcp-source", "dhcp_sources", metavar="URI", multiple=True,
+              help="Name hosts from a DHCP server's leases and reservations, e.g. dnsmasq:/etc/dnsmasq.conf "
+                   "(repeatable; see 'ipaudit sources').")
 @click.option("--pcap", metavar="FILE",
               help="Audit a capture taken elsewhere (tcpdump -w, pcap or pcapng) instead of the wire: the same "
                    "hosts, duplicates and DHCP servers, no root needed.")
@@ -76,8 +79,8 @@ class _ProgressBar:
 @output_options(formats_for(ScanReport), quiet_help="Print nothing when the LAN is clean, and no notes (for cron).")
 def scan_command(interface: str | None, subnet: str | None, force: bool, rate: float, retries: int,
                  confirm: int, timeout: float, dhcp_timeout: float, no_dhcp: bool, no_arp: bool, passive: float | None,
-                 pcap: str | None, client_mac: str | None, allowed_dhcp: tuple[str, ...],
-                 self_vip: tuple[str, ...], out: Output) -> int:
+                 dhcp_sources: tuple[str, ...], pcap: str | None, client_mac: str | None,
+                 allowed_dhcp: tuple[str, ...], self_vip: tuple[str, ...], out: Output) -> int:
     """See the LAN: who answers ARP in the subnet, which DHCP servers answer, and what conflicts.
 
     Needs root or CAP_NET_RAW (not with --pcap). Exit status: 2 critical finding (duplicate IP, a
@@ -91,13 +94,14 @@ def scan_command(interface: str | None, subnet: str | None, force: bool, rate: f
       sudo ipaudit scan -i eth0 --passive 60
       sudo ipaudit scan -i eth0 --self-vip 192.168.1.240 --self-vip 192.168.1.241
       ipaudit scan --pcap router-lan.pcap --allowed-dhcp 192.168.1.1
+      sudo ipaudit scan -i eth0 --dhcp-source dnsmasq:/etc/dnsmasq.conf
       ipaudit check-pool 192.168.1.240-245 --inventory scan.json
     """
     configure_diagnostics(out.quiet)
     request = ScanRequest(interface=interface, subnet=subnet, force=force, rate=rate, retries=retries, confirm=confirm,
                           timeout=timeout, dhcp_timeout=dhcp_timeout, dhcp=not no_dhcp, arp=not no_arp,
                           passive=passive, client_mac=client_mac, allowed_dhcp=allowed_servers(allowed_dhcp),
-                          pcap=pcap, self_vips=self_vip_addresses(self_vip))
+                          pcap=pcap, self_vips=self_vip_addresses(self_vip), dhcp_sources=dhcp_sources)
     # The scan keeps only CAP_NET_RAW once its sockets are open: claim -o FILE while we still may.
     reserved = ReservedOutput(out.path, unknown_report(out.format, "scan in progress")) \
         if out.path not in (None, "-") and pcap is None else None

@@ -8,7 +8,7 @@ options and renders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from netaddr import IPNetwork
@@ -44,6 +44,8 @@ class ScanRequest:
     pcap: str | None = None
     #: VIPs a userspace speaker on this host announces (MetalLB, kube-vip): ours, like its own addresses.
     self_vips: tuple[str, ...] = ()
+    #: DHCP sources (``dnsmasq:/etc/dnsmasq.conf`` ...) whose leases and reservations name the hosts.
+    dhcp_sources: tuple[str, ...] = ()
 
 
 def allowed_servers(specs: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -96,7 +98,37 @@ def sweep_legs(interface: str, subnet_text: str | None, force: bool) -> list:
 
 
 def run_scan(request: ScanRequest, progress: Callable[[int, int, int], None] | None = None) -> ScanReport:
-    """Look at the LAN on ``request.interface`` (default: the default route's) and report what it shows."""
+    """Look at the LAN on ``request.interface`` (default: the default route's) and report what it shows.
+
+    Hosts are named from the DHCP sources' leases and reservations, read first: the sweep keeps
+    only CAP_NET_RAW once its sockets are open, and a lease file may be root's alone.
+    """
+    names, notes = _hostnames(request.dhcp_sources)
+    report = _look(request, progress)
+    if not names and not notes:
+        return report
+    hosts = tuple(replace(host, hostname=names.get(str(host.ip), host.hostname)) for host in report.inventory.hosts)
+    return replace(report, inventory=replace(report.inventory, hosts=hosts), notes=(*report.notes, *notes))
+
+
+def _hostnames(uris: tuple[str, ...]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """IP -> hostname from the sources (a lease's name, else the reservation's), and the sources' notes."""
+    if not uris:
+        return {}, ()
+    from ipaudit.facts import read_dhcp_sources
+    from ipaudit.sources.interface import SourceOptions
+
+    names: dict[str, str] = {}
+    notes: list[str] = []
+    for facts in read_dhcp_sources(uris, SourceOptions()):
+        for named in (*facts.reservations, *facts.leases):  # a live lease's name wins over the reservation's
+            if named.hostname:
+                names[str(named.ip)] = named.hostname
+        notes += [f"{facts.source}: {note}" for note in facts.notes]
+    return names, tuple(notes)
+
+
+def _look(request: ScanRequest, progress: Callable[[int, int, int], None] | None) -> ScanReport:
     if request.pcap is not None:
         from ipaudit.scan.pcap import inventory_from_pcap
 
