@@ -121,9 +121,9 @@ def _hostnames(uris: tuple[str, ...]) -> tuple[dict[str, str], tuple[str, ...]]:
     names: dict[str, str] = {}
     notes: list[str] = []
     for facts in read_dhcp_sources(uris, SourceOptions()):
-        for named in (*facts.reservations, *facts.leases):  # a live lease's name wins over the reservation's
-            if named.hostname:
-                names[str(named.ip)] = named.hostname
+        # A live lease's name wins over the reservation's: the reservations go in first.
+        names.update((str(r.ip), r.hostname) for r in facts.reservations if r.hostname)
+        names.update((str(lease.ip), lease.hostname) for lease in facts.leases if lease.hostname)
         notes += [f"{facts.source}: {note}" for note in facts.notes]
     return names, tuple(notes)
 
