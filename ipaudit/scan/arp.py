@@ -164,6 +164,8 @@ class _Receiver(threading.Thread):
     def __init__(self, sock: socket.socket, tally: ArpTally, shield: FloodShield | None = None):
         super().__init__(name="arp-receiver", daemon=True)
         self.sock, self.tally, self.shield = sock, tally, shield
+        # Named now, while the socket is open: a failure may come after it was closed.
+        self.interface = sock.getsockname()[0]
         self.stopping = threading.Event()
         self.failure: BaseException | None = None
 
@@ -175,9 +177,13 @@ class _Receiver(threading.Thread):
                 if ready:
                     self._drain(None)
             self._drain(time.monotonic() + FINAL_DRAIN)
-        except OSError as problem:
-            self.failure = ArpSweepError(f"listening on {self.sock.getsockname()[0]} failed: "
-                                         f"{problem.strerror or problem}")
+        except (OSError, ValueError) as problem:
+            if self.stopping.is_set() and self.sock.fileno() == -1:
+                return  # closed under us while the sweep was being torn down (Ctrl-C): nothing failed
+            if isinstance(problem, ValueError):
+                self.failure = problem
+                return
+            self.failure = ArpSweepError(f"listening on {self.interface} failed: {problem.strerror or problem}")
         except BaseException as problem:  # noqa: BLE001 - handed to the sending thread
             self.failure = problem
 
