@@ -318,12 +318,6 @@ def _active_leases(latest: dict[str, tuple], source: str, now: datetime, path: s
     return sorted(leases, key=lambda lease: lease.ip), notes
 
 
-def leases_from_dhcpd(text: str, source: str, now: datetime, path: str = "lease file") -> tuple[list[Lease], list[str]]:
-    """Active leases in a dhcpd.leases text, plus notes (the reservations it holds are left out)."""
-    leases, _, notes = read_lease_log(text, source, now, path)
-    return leases, notes
-
-
 class DhcpdSource(DhcpSource):
     """ISC dhcpd.conf (with includes) and dhcpd.leases, read from disk."""
 

@@ -83,10 +83,6 @@ def iter_options(lines: Iterable[str] | str) -> Iterator[tuple[str, str]]:
         yield name.strip().lower().lstrip("-"), _unquote(value.strip())
 
 
-def parse_options(lines: Iterable[str] | str) -> list[tuple[str, str]]:
-    return list(iter_options(lines))
-
-
 def _near(path: str, including: str) -> str:
     if os.path.isabs(path):
         return path
