@@ -96,6 +96,22 @@ def test_rules_name_the_flooding_source_its_address_and_the_crowded_address():
     assert rules_from(counts, requests_sent=10 * SOURCE_SLACK, before=rules).sources == rules.sources
 
 
+def test_a_source_flooding_before_we_asked_is_not_shielded_until_its_claim_is_seen():
+    # Its replies for X arrive before X was asked: stale, no claim recorded. Shielding the whole
+    # source then would hide its claim on X once X is asked (a duplicate-ip): wait for the claim.
+    asked: dict[int, float] = {}
+    counts = ArpTally(US, {X}, asked, started=1.0)
+    for _ in range(3 * SOURCE_SLACK):
+        counts.add(claim(FLOODER, X), 1.1)
+    assert counts.stale == 3 * SOURCE_SLACK
+    assert not rules_from(counts, requests_sent=0, before=ShieldRules()).sources
+    asked[X] = 1.2
+    for _ in range(3 * SOURCE_SLACK):
+        counts.add(claim(FLOODER, X), 1.3)
+    assert rules_from(counts, requests_sent=1, before=ShieldRules()).sources == ((FLOODER, (X,)),)
+    assert {(o.ip, o.mac) for o in counts.observations()} == {("198.51.100.20", "02:1a:00:00:00:f1")}
+
+
 def test_a_shielded_source_stays_a_flood_in_the_finding_after_more_requests_went_out():
     counts = flooded_tally()
     noise = counts.noise([FLOODER])

@@ -90,6 +90,10 @@ def rules_from(tally, requests_sent: int, before: ShieldRules) -> ShieldRules:
         if source in sources or len(sources) >= MAX_SOURCES:
             continue
         flooded = sorted(tally.ips_flooded_by(source, SOURCE_SLACK) | (tally.ips_claimed_by(source) & set(crowded)))
+        if not flooded:
+            # Nothing it floods counts as a claim yet (its replies so far came before we asked): shielding
+            # the whole source now would hide the claim it makes once we do. Slower, never wrong.
+            continue
         sources[source] = tuple(flooded) if len(flooded) <= MAX_IPS_PER_SOURCE else ()
     return ShieldRules(tuple(sorted(sources.items())), tuple(sorted(crowded.items())))
 
