@@ -160,13 +160,17 @@ def lossy_duplicates():
 
 
 def test_confirmation_finds_duplicates_whose_second_holder_misses_half_the_requests(lossy_duplicates):
-    # Item 2: at the default settings, >= 19 of 20 (a miss needs six drops in a row: 1/64 each).
+    # Item 2. A miss needs six drops in a row (1/64 per duplicate), so a run misses two or more of 20
+    # about once in 25 runs: the ">= 19 of 20" target is measured by benchmarks/scan_vs_arpscan (case e,
+    # repeated runs). Here, where a run must not fail by chance, at least 16 of 20: five or more misses
+    # happen about once in 70,000 runs.
     lab, scanner, truth = lossy_duplicates
     _, document, _ = scan(lab, scanner, "--subnet", f"{NET}.0/27")
     found = hosts(document)
     both = [ip for ip, macs in truth.items() if found.get(ip) == macs]
-    assert len(both) >= 19, f"only {len(both)} of 20 duplicates seen"
+    assert len(both) >= 16, f"only {len(both)} of 20 duplicates seen"
     assert codes(document).count("duplicate-ip") == len(both)
     # Without confirmation the lab really does hide them: one request each finds about half.
     _, unconfirmed, _ = scan(lab, scanner, "--subnet", f"{NET}.0/27", "--confirm", "0")
-    assert sum(hosts(unconfirmed).get(ip) == macs for ip, macs in truth.items()) < 19
+    seen_once = sum(hosts(unconfirmed).get(ip) == macs for ip, macs in truth.items())
+    assert seen_once < 19 and seen_once < len(both), (seen_once, len(both))
